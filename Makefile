@@ -1,0 +1,75 @@
+# userops — every entry point a user needs.  `make demo` and `make test` do all set-up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      := $(CURDIR)/.venv
+BIN       := $(VENV)/bin
+PY        := $(BIN)/python
+UV_VERSION := 0.13.9
+DATE      ?=
+
+# Airflow: project-local home (SQLite metadata DB), our dags/ and plugins/.
+export AIRFLOW_HOME                        := $(CURDIR)/.airflow
+export AIRFLOW__CORE__LOAD_EXAMPLES        := False
+export AIRFLOW__CORE__DAGS_FOLDER          := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER       := $(CURDIR)/plugins
+export AIRFLOW__CORE__UNIT_TEST_MODE       := False
+export AIRFLOW__COSMOS__ENABLE_TELEMETRY   := False
+export AIRFLOW__COSMOS__CACHE_DIR          := $(CURDIR)/.cache/cosmos
+export DBT_PROFILES_DIR                    := $(CURDIR)/dbt_project
+export DBT_SEND_ANONYMOUS_USAGE_STATS      := False
+export PYTHONPATH                          := $(CURDIR)/plugins
+
+.PHONY: help setup demo run test test-fast lint fmt airflow docs bench clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(BIN)/uv:
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install -q "uv==$(UV_VERSION)"
+	@uv venv -q --python 3.11 --allow-existing $(VENV)
+	@uv pip install -q --python $(PY) "uv==$(UV_VERSION)"
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip sync -q --python $(PY) requirements.lock
+	$(BIN)/uv pip install -q --python $(PY) --no-deps -e .
+	@touch $@
+
+$(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
+	@mkdir -p $(AIRFLOW_HOME) $(AIRFLOW__COSMOS__CACHE_DIR)
+	$(BIN)/airflow db migrate >$(AIRFLOW_HOME)/migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/migrate.log; exit 1)
+	$(BIN)/airflow pools set userops_duckdb 1 "DuckDB allows one writer per file" >/dev/null
+	@touch $@
+
+setup: $(AIRFLOW_HOME)/airflow.db  ## create .venv from the lock, install userops, migrate Airflow
+
+demo: setup  ## sample data -> nightly DAG for one date on DuckDB -> marts, checks, lists
+	$(BIN)/userops demo $(if $(DATE),--date $(DATE),)
+
+run: setup  ## one business day through userops_nightly: make run DATE=YYYY-MM-DD
+	@test -n "$(DATE)" || (echo "usage: make run DATE=YYYY-MM-DD"; exit 2)
+	$(BIN)/userops run --date $(DATE)
+
+test: setup  ## the whole test suite (DuckDB and PostgreSQL)
+	$(BIN)/pytest
+
+lint: setup  ## ruff + sqlfluff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cd dbt_project && $(BIN)/sqlfluff lint models macros tests
+
+fmt: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+airflow: setup  ## Airflow UI on http://localhost:8080 (airflow standalone)
+	$(BIN)/airflow standalone
+
+docs: setup  ## build and serve the dbt docs site (lineage) on http://localhost:8081
+	cd dbt_project && $(BIN)/dbt docs generate --target duckdb && $(BIN)/dbt docs serve --port 8081
+
+bench: setup  ## benchmarks that print figures (generator, loads, dbt)
+	$(PY) benchmarks/run_all.py
+
+clean:  ## remove generated data, Airflow home and dbt artefacts (keeps .venv)
+	rm -rf data .airflow .cache dbt_project/target dbt_project/logs

@@ -1,0 +1,161 @@
+"""The one settings module: environment variables -> typed, frozen settings.
+
+Nothing here runs at import time; call :func:`load_settings` where settings are
+needed (inside a task, a CLI command or a test), so a DAG file never reads the
+environment while it is parsed and tests can change the environment freely.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+@dataclass(frozen=True)
+class WarehouseTarget:
+    """Where the warehouse lives: a DuckDB file or a PostgreSQL database."""
+
+    kind: str  # "duckdb" | "postgres"
+    duckdb_path: Path | None = None
+    pg_host: str = "127.0.0.1"
+    pg_port: int = 5432
+    pg_user: str = "postgres"
+    pg_password: str = ""
+    pg_dbname: str = "userops"
+
+    @classmethod
+    def parse(cls, value: str, base: Path = PROJECT_ROOT) -> WarehouseTarget:
+        """Parse ``USEROPS_WAREHOUSE``: a ``postgresql://`` URL, else a DuckDB path."""
+        if value.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            url = urlparse(value)
+            return cls(
+                kind="postgres",
+                pg_host=url.hostname or "127.0.0.1",
+                pg_port=url.port or 5432,
+                pg_user=unquote(url.username or "postgres"),
+                pg_password=unquote(url.password or ""),
+                pg_dbname=(url.path or "/userops").lstrip("/") or "userops",
+            )
+        path = value.removeprefix("duckdb:///").removeprefix("duckdb://")
+        p = Path(path).expanduser()
+        return cls(kind="duckdb", duckdb_path=p if p.is_absolute() else (base / p))
+
+    @property
+    def is_duckdb(self) -> bool:
+        return self.kind == "duckdb"
+
+    @property
+    def dbt_target(self) -> str:
+        return "duckdb" if self.is_duckdb else "postgres"
+
+    def conninfo(self, dbname: str | None = None) -> str:
+        """libpq connection string (PostgreSQL only)."""
+        parts = {
+            "host": self.pg_host,
+            "port": str(self.pg_port),
+            "user": self.pg_user,
+            "dbname": dbname or self.pg_dbname,
+        }
+        if self.pg_password:
+            parts["password"] = self.pg_password
+        return " ".join(f"{k}={v}" for k, v in parts.items())
+
+    def dbt_env(self) -> dict[str, str]:
+        """Environment variables read by ``dbt_project/profiles.yml``."""
+        if self.is_duckdb:
+            return {"USEROPS_DUCKDB_PATH": str(self.duckdb_path)}
+        return {
+            "USEROPS_PG_HOST": self.pg_host,
+            "USEROPS_PG_PORT": str(self.pg_port),
+            "USEROPS_PG_USER": self.pg_user,
+            "USEROPS_PG_DBNAME": self.pg_dbname,
+            "DBT_ENV_SECRET_PG_PASSWORD": self.pg_password,
+        }
+
+    def describe(self) -> str:
+        """Human-readable location, without the password."""
+        if self.is_duckdb:
+            return f"duckdb:{self.duckdb_path}"
+        return f"postgresql://{self.pg_user}@{self.pg_host}:{self.pg_port}/{self.pg_dbname}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed settings for one process; see README "Configuration"."""
+
+    crm_url: str
+    events_url: str
+    warehouse: WarehouseTarget
+    output_dir: Path
+    timezone: str = "Asia/Shanghai"
+    dbt_vars: Mapping[str, Any] = field(default_factory=dict)
+    crm_overlap_minutes: int = 60
+    events_full_load: bool = False
+    smtp_conn_id: str = "smtp_default"
+    mail_from: str = "userops@localhost"
+    alert_emails: tuple[str, ...] = ()
+    data_dir: Path = PROJECT_ROOT / "data"
+
+    @property
+    def dbt_project_dir(self) -> Path:
+        return DBT_PROJECT_DIR
+
+
+def _parse_vars(text: str) -> dict[str, Any]:
+    """``USEROPS_DBT_VARS`` accepts JSON or YAML mapping text."""
+    if not text.strip():
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = yaml.safe_load(text)
+    if not isinstance(value, dict):
+        raise ValueError(f"USEROPS_DBT_VARS must be a JSON/YAML mapping, got: {text!r}")
+    return value
+
+
+def _as_bool(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _resolve_path(value: str) -> str:
+    """Relative local paths are relative to the project root; URLs pass through."""
+    if "://" in value:
+        return value
+    p = Path(value).expanduser()
+    return str(p if p.is_absolute() else PROJECT_ROOT / p)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read settings from ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+    data_dir = Path(_resolve_path(env.get("USEROPS_DATA_DIR", "data")))
+    crm_default = f"sqlite:///{data_dir / 'sources' / 'crm.sqlite'}"
+    return Settings(
+        crm_url=env.get("USEROPS_CRM_URL", crm_default),
+        events_url=_resolve_path(env.get("USEROPS_EVENTS_URL", str(data_dir / "sources" / "events"))),
+        warehouse=WarehouseTarget.parse(
+            env.get("USEROPS_WAREHOUSE", str(data_dir / "warehouse" / "userops.duckdb"))
+        ),
+        output_dir=Path(_resolve_path(env.get("USEROPS_OUTPUT_DIR", str(data_dir / "output")))),
+        timezone=env.get("USEROPS_TIMEZONE", "Asia/Shanghai"),
+        dbt_vars=_parse_vars(env.get("USEROPS_DBT_VARS", "")),
+        crm_overlap_minutes=int(env.get("USEROPS_CRM_OVERLAP_MINUTES", "60")),
+        events_full_load=_as_bool(env.get("USEROPS_EVENTS_FULL_LOAD", "false")),
+        smtp_conn_id=env.get("USEROPS_SMTP_CONN_ID", "smtp_default"),
+        mail_from=env.get("USEROPS_MAIL_FROM", "userops@localhost"),
+        alert_emails=tuple(
+            a.strip() for a in env.get("USEROPS_ALERT_EMAILS", "").split(",") if a.strip()
+        ),
+        data_dir=data_dir,
+    )
