@@ -25,10 +25,11 @@ export PYTHONPATH                          := $(CURDIR)/plugins
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
+# Bootstrap: a stdlib venv with pip, then uv (pinned; the lock pins it too) does the rest.
 $(BIN)/uv:
-	@command -v uv >/dev/null 2>&1 || python3 -m pip install -q "uv==$(UV_VERSION)"
-	@uv venv -q --python 3.11 --allow-existing $(VENV)
-	@uv pip install -q --python $(PY) "uv==$(UV_VERSION)"
+	@test -x $(PY) || python3.11 -m venv $(VENV)
+	@$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip >/dev/null
+	$(PY) -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/uv
 	$(BIN)/uv pip sync -q --python $(PY) requirements.lock

@@ -51,9 +51,21 @@ def business_day_from_interval(data_interval_start: datetime, tz: str) -> Busine
     """The business day of a run: local date of its data interval start."""
     if data_interval_start.tzinfo is None:
         raise ValueError("data_interval_start must be timezone-aware")
-    return BusinessDay(data_interval_start.astimezone(ZoneInfo(tz)).date(), tz)
+    local = data_interval_start.astimezone(ZoneInfo(tz))
+    return BusinessDay(date(local.year, local.month, local.day), tz)
 
 
-def logical_date_for(day: date, tz: str, hour: int = 2) -> datetime:
-    """The logical date (data interval start) of the nightly run covering ``day``."""
-    return datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz))
+def run_after_for(day: date, tz: str, hour: int = 2) -> datetime:
+    """When the nightly run covering ``day`` fires: ``hour``:00 local time on the next day.
+
+    A manual run (``dag.test``, ``airflow dags test``) with this logical date gets the
+    data interval [day hour:00, day+1 hour:00), i.e. business day ``day``.
+    """
+    return datetime.combine(day + timedelta(days=1), time(hour), tzinfo=ZoneInfo(tz))
+
+
+def nightly_timetable(tz: str, hour: int = 2):  # -> CronDataIntervalTimetable
+    """The nightly schedule: fires at ``hour``:00 local time, interval = previous day."""
+    from airflow.sdk import CronDataIntervalTimetable
+
+    return CronDataIntervalTimetable(f"0 {hour} * * *", timezone=tz)

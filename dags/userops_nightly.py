@@ -1,0 +1,74 @@
+"""
+### userops_nightly
+
+One **business day D** (Asia/Shanghai by default) through the warehouse:
+
+1. `load_crm` ‖ `load_events` — incremental CRM extract (watermark on `updated_at`)
+   and the event partitions received during D, bad lines quarantined with reasons;
+2. `dbt_build` — staging → intermediate → marts, with every data test, as of the end of D.
+
+The run fires at 02:00 local time on D+1; its data interval is [D 02:00, D+1 02:00)
+and the business day is the local date of the interval start (`userops.windows`).
+Rerunning or backfilling a date leaves the warehouse exactly as before.
+DuckDB allows one writer per file: every warehouse-writing task uses the one-slot
+pool `userops_duckdb`.
+
+Runbook: `make run DATE=YYYY-MM-DD` runs one date; `airflow backfill create
+--dag-id userops_nightly --from-date ... --to-date ...` backfills. Configuration:
+README "Configuration".
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import dag, get_current_context, task
+
+from userops import assets
+from userops.alerts import on_task_failure
+from userops.config import load_settings
+from userops.windows import nightly_timetable
+
+WAREHOUSE_POOL = "userops_duckdb"
+
+
+@dag(
+    dag_id="userops_nightly",
+    schedule=nightly_timetable(load_settings().timezone),
+    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": "data-engineering",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=5),
+        "on_failure_callback": on_task_failure,
+    },
+    tags=["userops", "nightly", "warehouse"],
+    doc_md=__doc__,
+)
+def userops_nightly():
+    @task(pool=WAREHOUSE_POOL, outlets=assets.RAW_CRM)
+    def load_crm() -> dict:
+        from userops import pipeline
+
+        return pipeline.step_load_crm(pipeline.day_from_context(get_current_context()))
+
+    @task(pool=WAREHOUSE_POOL, outlets=assets.RAW_EVENTS)
+    def load_events() -> dict:
+        from userops import pipeline
+
+        return pipeline.step_load_events(pipeline.day_from_context(get_current_context()))
+
+    # dbt failures are deterministic (a failed test, bad SQL): retrying only delays the alert.
+    @task(pool=WAREHOUSE_POOL, outlets=assets.MARTS, retries=0)
+    def dbt_build() -> dict:
+        from userops import pipeline
+
+        return pipeline.step_dbt_build(pipeline.day_from_context(get_current_context()))
+
+    [load_crm(), load_events()] >> dbt_build()
+
+
+userops_nightly()

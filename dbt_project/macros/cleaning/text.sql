@@ -1,0 +1,50 @@
+{#
+    Text cleaning shared by every staging model. All of it is plain SQL that both
+    engines evaluate identically (translate, regexp_replace with the 'g' flag,
+    lower, nullif), so DuckDB and PostgreSQL stage the same values.
+#}
+
+{#- Full-width ASCII variants (U+FF01..U+FF5E) and the ideographic space (U+3000)
+    -> their ASCII counterparts: `１３８` -> `138`, `ＡＢＣ` -> `ABC`. -#}
+{% macro to_halfwidth(expr) -%}
+    translate({{ expr }}, '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ')
+{%- endmacro %}
+
+{#- Leading/trailing whitespace (ASCII and ideographic) removed; '' -> null.
+    Free text (names, notes) keeps its full-width punctuation: only the ends change. -#}
+{% macro clean_text(expr) -%}
+    nullif(regexp_replace({{ expr }}, '^[[:space:]　]+|[[:space:]　]+$', '', 'g'), '')
+{%- endmacro %}
+
+{#- Identifiers: full-width -> ASCII, trimmed, '' -> null; case kept. -#}
+{% macro clean_id(expr) -%}
+    {{ userops.clean_text(userops.to_halfwidth(expr)) }}
+{%- endmacro %}
+
+{#- Enumerations (status, channel, plan...): full-width -> ASCII, trimmed, lower-cased. -#}
+{% macro clean_enum(expr) -%}
+    lower({{ userops.clean_id(expr) }})
+{%- endmacro %}
+
+{#- E-mail addresses: full-width -> ASCII, all whitespace removed, lower-cased;
+    null unless it looks like local@domain.tld. -#}
+{% macro clean_email(expr) -%}
+    {%- set e = "lower(regexp_replace(" ~ userops.to_halfwidth(expr) ~ ", '[[:space:]]+', '', 'g'))" -%}
+    case when {{ userops.regex_like(e, '^[^@]+@[^@]+[.][^@.]+$') }} then {{ e }} end
+{%- endmacro %}
+
+{#- Company name key for de-duplication: full-width -> ASCII, lower-cased, every
+    whitespace character removed ("Acme  Co" = "ＡＣＭＥ Co" = "acmeco"). -#}
+{% macro normalize_company_name(expr) -%}
+    nullif(lower(regexp_replace({{ userops.to_halfwidth(expr) }}, '[[:space:]]+', '', 'g')), '')
+{%- endmacro %}
+
+{#- Mainland mobile numbers as `+86` + 11 digits. Full-width digits, spaces, dashes,
+    parentheses and a `+86` / `0086` / `86` prefix are tolerated; anything that is
+    not 11 digits starting with 1 after that (landlines, short or foreign numbers)
+    becomes null. -#}
+{% macro normalize_phone(expr) -%}
+    {%- set digits = "regexp_replace(" ~ userops.to_halfwidth(expr) ~ ", '[^0-9]', '', 'g')" -%}
+    {%- set national = "regexp_replace(" ~ digits ~ ", '^(0086|86)(1[0-9]{10})$', '\\2')" -%}
+    case when {{ userops.regex_like(national, '^1[0-9]{10}$') }} then '+86' || {{ national }} end
+{%- endmacro %}

@@ -1,0 +1,99 @@
+"""The steps of one nightly run, as plain functions (no Airflow here).
+
+``dags/userops_nightly.py`` wires these into tasks and the ``userops`` CLI calls
+the same functions, so a step behaves the same under the scheduler, under
+``dag.test()`` and from a shell.  Every step takes the business day it works on
+and returns a JSON-serialisable summary (it becomes the task's XCom).
+Heavy imports are local so that parsing a DAG file stays cheap.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from userops.config import Settings, load_settings
+from userops.windows import BusinessDay
+
+log = logging.getLogger(__name__)
+
+
+def business_day(day: date | str, settings: Settings | None = None) -> BusinessDay:
+    settings = settings or load_settings()
+    if isinstance(day, str):
+        day = date.fromisoformat(day)
+    return BusinessDay(day, settings.timezone)
+
+
+def prepare_warehouse(settings: Settings | None = None) -> None:
+    """Create the warehouse (PostgreSQL database) and the raw/meta schemas."""
+    from userops.load.schema import ensure_schemas
+    from userops.warehouse import Warehouse, ensure_postgres_database
+
+    settings = settings or load_settings()
+    ensure_postgres_database(settings.warehouse)
+    with Warehouse(settings.warehouse) as wh:
+        ensure_schemas(wh)
+
+
+def step_load_crm(day: BusinessDay, settings: Settings | None = None) -> dict[str, Any]:
+    """Incremental CRM extract into ``raw.crm__*``."""
+    from userops.load.crm import load_crm
+
+    settings = settings or load_settings()
+    prepare_warehouse(settings)
+    results = load_crm(
+        crm_url=settings.crm_url,
+        target=settings.warehouse,
+        day=day,
+        overlap_minutes=settings.crm_overlap_minutes,
+    )
+    out = {r.source: r.to_dict() for r in results}
+    log.info("CRM load for %s: %s", day.day, out)
+    return out
+
+
+def step_load_events(day: BusinessDay, settings: Settings | None = None) -> dict[str, Any]:
+    """Event partitions of the window into ``raw.events__events`` + quarantine."""
+    from userops.load.events import load_events
+
+    settings = settings or load_settings()
+    prepare_warehouse(settings)
+    result = load_events(
+        events_url=settings.events_url,
+        target=settings.warehouse,
+        day=day,
+        full=settings.events_full_load,
+    )
+    out = result.to_dict()
+    log.info("Event load for %s: %s", day.day, out)
+    return out
+
+
+def dbt_vars_for(day: BusinessDay, settings: Settings) -> dict[str, Any]:
+    """Project vars for a run: settings overrides, then the day's as-of vars (which win)."""
+    return {**dict(settings.dbt_vars), **day.dbt_vars()}
+
+
+def step_dbt_build(
+    day: BusinessDay, settings: Settings | None = None, select: str | None = None
+) -> dict[str, Any]:
+    """``dbt build`` of the whole project (or ``select``) as of the day."""
+    from userops.transform.dbt import run_dbt
+
+    settings = settings or load_settings()
+    args = ["build"] + (["--select", select] if select else [])
+    result = run_dbt(args, target=settings.warehouse, vars=dbt_vars_for(day, settings))
+    return result.to_dict() if hasattr(result, "to_dict") else {"success": True}
+
+
+def day_from_context(context: Any, settings: Settings | None = None) -> BusinessDay:
+    """The business day of an Airflow run, from its data interval (never ``now()``)."""
+    from userops.windows import business_day_from_interval
+
+    settings = settings or load_settings()
+    start = context["data_interval_start"]
+    if start is None:
+        raise ValueError("userops_nightly needs a data interval; trigger it with a logical date")
+    return business_day_from_interval(start, settings.timezone)
