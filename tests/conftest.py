@@ -7,10 +7,31 @@ so a CI machine without PostgreSQL can never report green.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Airflow reads its configuration at import: give the test session its own
+# throwaway AIRFLOW_HOME (SQLite metadata DB) before anything imports airflow.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="userops-airflow-"))
+for _key, _value in {
+    "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+    "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+    "AIRFLOW__COSMOS__CACHE_DIR": str(_AIRFLOW_HOME / "cosmos"),
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+}.items():
+    os.environ[_key] = _value
+os.environ.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
 
 from userops.config import WarehouseTarget
 
@@ -90,3 +111,11 @@ def any_target(request, tmp_path) -> Iterator[WarehouseTarget]:
         yield target
     finally:
         drop_pg_database(target)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated Airflow metadata DB in the session's AIRFLOW_HOME."""
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True)
+    return _AIRFLOW_HOME

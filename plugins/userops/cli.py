@@ -1,0 +1,209 @@
+"""The ``userops`` command: a thin wrapper over the same functions the DAGs call.
+
+    userops generate [--users N --days N --end-date D --seed S --dirty-rate R]
+    userops generate --append-day D          # next day's arrivals, for nightly sims
+    userops run --date D                     # userops_nightly for one business day
+    userops backfill --start D1 --end D2     # one run per day, in order
+    userops step load_crm|load_events|dbt_build --date D   # one step, no Airflow
+    userops summary --date D                 # what a run produced
+    userops demo [--date D]                  # generate + run + summary
+
+``run``/``backfill``/``demo`` execute the real DAG through Airflow's ``dag.test()``
+against the project-local Airflow home (``.airflow/``, SQLite metadata).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from userops.config import PROJECT_ROOT, load_settings
+
+DEMO_END_DATE = date(2026, 6, 30)
+DEMO_USERS = 2000
+DEMO_DAYS = 120
+
+
+def _airflow_env() -> None:
+    """Project-local Airflow defaults; must run before ``airflow`` is imported."""
+    defaults = {
+        "AIRFLOW_HOME": str(PROJECT_ROOT / ".airflow"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__COSMOS__CACHE_DIR": str(PROJECT_ROOT / ".cache" / "cosmos"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    }
+    for key, value in defaults.items():
+        os.environ.setdefault(key, value)
+    home = Path(os.environ["AIRFLOW_HOME"])
+    if not (home / "airflow.db").exists() and "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in os.environ:
+        home.mkdir(parents=True, exist_ok=True)
+        airflow_bin = Path(sys.executable).with_name("airflow")
+        subprocess.run([str(airflow_bin), "db", "migrate"], check=True, capture_output=True)
+
+
+def run_dag_for_day(day: date, dag_id: str = "userops_nightly") -> dict[str, Any]:
+    """Run ``dag_id`` for business day ``day`` with ``dag.test()``; raise when it fails."""
+    _airflow_env()
+    from airflow.dag_processing.dagbag import DagBag
+
+    from userops.windows import run_after_for
+
+    settings = load_settings()
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    if bag.import_errors:
+        raise RuntimeError(f"DAG import errors: {bag.import_errors}")
+    dag = bag.dags[dag_id]
+    started = time.monotonic()
+    dag_run = dag.test(logical_date=run_after_for(day, settings.timezone))
+    seconds = round(time.monotonic() - started, 1)
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    summary = {"dag_id": dag_id, "business_date": day.isoformat(), "state": str(dag_run.state),
+               "seconds": seconds, "tasks": states}  # fmt: skip
+    if str(dag_run.state) != "success":
+        raise RuntimeError(f"{dag_id} failed for {day}: {json.dumps(summary)}")
+    return summary
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from userops.sources.generate import GeneratorConfig, append_day, generate
+
+    settings = load_settings()
+    config = GeneratorConfig(
+        seed=args.seed, users=args.users, days=args.days, end_date=args.end_date,
+        dirty_rate=args.dirty_rate, gzip=args.gzip,
+    )  # fmt: skip
+    started = time.monotonic()
+    if args.append_day:
+        summary = append_day(config, settings.crm_url, settings.events_url, args.append_day)
+    else:
+        summary = generate(config, settings.crm_url, settings.events_url)
+    print(f"sources written in {time.monotonic() - started:.1f}s: CRM {settings.crm_url}, "
+          f"events {settings.events_url}")  # fmt: skip
+    print(summary)
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    print(json.dumps(run_dag_for_day(args.date), indent=2))
+    return 0
+
+
+def _cmd_backfill(args: argparse.Namespace) -> int:
+    day = args.start
+    while day <= args.end:
+        print(json.dumps(run_dag_for_day(day)))
+        day += timedelta(days=1)
+    return 0
+
+
+def _cmd_step(args: argparse.Namespace) -> int:
+    from userops import pipeline
+
+    settings = load_settings()
+    day = pipeline.business_day(args.date, settings)
+    fn = {
+        "load_crm": pipeline.step_load_crm,
+        "load_events": pipeline.step_load_events,
+        "dbt_build": pipeline.step_dbt_build,
+    }[args.name]
+    print(json.dumps(fn(day, settings), indent=2, default=str))
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    from userops.report import print_summary
+
+    print_summary(load_settings(), args.date)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from userops.report import print_summary
+
+    settings = load_settings()
+    timings: dict[str, float] = {}
+    t0 = time.monotonic()
+    gen_args = argparse.Namespace(
+        seed=42, users=args.users, days=args.days, end_date=args.date, dirty_rate=0.02,
+        gzip=False, append_day=None,
+    )  # fmt: skip
+    _cmd_generate(gen_args)
+    timings["generate sample sources"] = time.monotonic() - t0
+    t1 = time.monotonic()
+    result = run_dag_for_day(args.date)
+    timings["userops_nightly (dag.test)"] = time.monotonic() - t1
+    print(f"\nuserops_nightly for {args.date}: {result['state']} in {result['seconds']}s")
+    for task_id, state in result["tasks"].items():
+        print(f"  {task_id:<16} {state}")
+    print_summary(settings, args.date)
+    print("\nTimings:")
+    for stage, seconds in timings.items():
+        print(f"  {stage:<30} {seconds:6.1f}s")
+    print(f"\nWarehouse: {settings.warehouse.describe()}")
+    print(f"Outputs:   {settings.output_dir}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="userops", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("generate", help="write sample CRM database and event files")
+    g.add_argument("--users", type=int, default=DEMO_USERS)
+    g.add_argument("--days", type=int, default=DEMO_DAYS)
+    g.add_argument("--end-date", type=date.fromisoformat, default=DEMO_END_DATE)
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--dirty-rate", type=float, default=0.02)
+    g.add_argument("--gzip", action="store_true")
+    g.add_argument("--append-day", type=date.fromisoformat, default=None)
+    g.set_defaults(func=_cmd_generate)
+
+    r = sub.add_parser("run", help="run userops_nightly for one business day")
+    r.add_argument("--date", type=date.fromisoformat, required=True)
+    r.set_defaults(func=_cmd_run)
+
+    b = sub.add_parser("backfill", help="run userops_nightly for each day in [start, end]")
+    b.add_argument("--start", type=date.fromisoformat, required=True)
+    b.add_argument("--end", type=date.fromisoformat, required=True)
+    b.set_defaults(func=_cmd_backfill)
+
+    s = sub.add_parser("step", help="run one pipeline step without Airflow (debugging)")
+    s.add_argument("name", choices=["load_crm", "load_events", "dbt_build"])
+    s.add_argument("--date", type=date.fromisoformat, required=True)
+    s.set_defaults(func=_cmd_step)
+
+    m = sub.add_parser("summary", help="print what the run of a date produced")
+    m.add_argument("--date", type=date.fromisoformat, required=True)
+    m.set_defaults(func=_cmd_summary)
+
+    d = sub.add_parser("demo", help="sample data -> nightly DAG on DuckDB -> summary")
+    d.add_argument("--date", type=date.fromisoformat, default=DEMO_END_DATE)
+    d.add_argument("--users", type=int, default=DEMO_USERS)
+    d.add_argument("--days", type=int, default=DEMO_DAYS)
+    d.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+"""Every threshold of the outreach lists, in one frozen dataclass, plus the Chinese labels.
+
+Business thresholds live in dbt ``vars`` (STYLE rule 6): the lead feeds
+``settings.dbt_vars`` to :meth:`PublishParams.from_vars`, so one config surface
+serves dbt models and lists alike.  A var the lists do not know is ignored (the
+mapping holds every dbt var); a known var with a wrong shape fails loudly.
+
+Priority (documented here because reps and managers ask "why is this first?"):
+
+    priority_score = action weight + tier weight + min(overdue days, overdue cap)
+
+with the defaults below, action classes never overlap (tier weight + cap = 90 <
+100 = the smallest gap between action weights), so a win-back call always ranks
+above a scheduled callback, which ranks above onboarding, upsell and routine
+follow-ups; within a class A beats B beats C, then the longer-waiting item
+first; ties go to the smaller ``lead_id``.  "Overdue days" is how long the item
+has been waiting: days past the cadence due date, past the rep's
+``next_followup_at``, or since the triggering transition / onboarding window start.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+#: Suggested actions: code -> Chinese label (also the keys of ``action_weights``).
+ACTION_LABELS_ZH: Mapping[str, str] = MappingProxyType(
+    {
+        "winback_call": "挽回电话",
+        "scheduled_callback": "预约回访",
+        "onboarding_call": "新手引导电话",
+        "upsell": "升级推荐",
+        "routine_followup": "例行跟进",
+    }
+)
+
+#: RFM segments (SPEC §2 table).
+RFM_SEGMENT_LABELS_ZH: Mapping[str, str] = MappingProxyType(
+    {
+        "important_value": "重要价值客户",
+        "important_develop": "重要发展客户",
+        "important_keep": "重要保持客户",
+        "important_winback": "重要挽留客户",
+        "general_value": "一般价值客户",
+        "general_develop": "一般发展客户",
+        "general_keep": "一般保持客户",
+        "general_winback": "一般挽留客户",
+    }
+)
+
+#: Lifecycle stages (SPEC §2).
+LIFECYCLE_LABELS_ZH: Mapping[str, str] = MappingProxyType(
+    {
+        "introduction": "导入期",
+        "growth": "成长期",
+        "mature": "成熟期",
+        "dormant": "休眠期",
+        "churned": "流失期",
+    }
+)
+
+REP_TIERS: tuple[str, ...] = ("top", "middle", "bottom")
+LEAD_TIERS: tuple[str, ...] = ("A", "B", "C")
+
+
+def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping))
+
+
+@dataclass(frozen=True)
+class PublishParams:
+    """Thresholds of the lists; defaults follow SPEC §2.  Build with :meth:`from_vars`."""
+
+    #: Days after the last follow-up when a lead is due again, per lead tier.
+    cadence_days: Mapping[str, int] = field(
+        default_factory=lambda: _frozen({"A": 3, "B": 7, "C": 14})
+    )
+    #: Share of active reps in the top / middle / bottom tier (271).
+    rep_tier_split: tuple[float, float, float] = (0.2, 0.7, 0.1)
+    #: Lead tier -> rep tier, used only when a lead must be (re)assigned.
+    tier_match: Mapping[str, str] = field(
+        default_factory=lambda: _frozen({"A": "top", "B": "middle", "C": "bottom"})
+    )
+    #: Trailing window of the rep conversion rate that ranks reps.
+    rep_conversion_window_days: int = 90
+    #: Nobody contacted in the last N days (unless a rep scheduled a callback).
+    cooldown_days: int = 2
+    #: A new signup still inactive D-max..D-min days after signing up -> onboarding call.
+    onboarding_min_days: int = 3
+    onboarding_max_days: int = 6
+    #: A lifecycle transition stays actionable for this many days (until followed up).
+    trigger_window_days: int = 3
+    #: Hold the day when more than this share of users turned dormant/churned on D.
+    churn_hold_share: float = 0.2
+    #: Lead statuses that get only triggered actions (plus any lead with a paid contract).
+    customer_statuses: tuple[str, ...] = ("signed",)
+    #: Priority weights (see module docstring).
+    action_weights: Mapping[str, int] = field(
+        default_factory=lambda: _frozen(
+            {
+                "winback_call": 400,
+                "scheduled_callback": 300,
+                "onboarding_call": 200,
+                "upsell": 100,
+                "routine_followup": 0,
+            }
+        )
+    )
+    tier_weights: Mapping[str, int] = field(
+        default_factory=lambda: _frozen({"A": 30, "B": 20, "C": 10})
+    )
+    overdue_cap_days: int = 60
+    #: Business time zone: ``next_followup_at`` (UTC) -> business date.
+    timezone: str = "Asia/Shanghai"
+
+    #: dbt var name -> field name (the names a data engineer sets in dbt_project.yml).
+    VAR_NAMES = MappingProxyType(
+        {
+            "followup_cadence_days": "cadence_days",
+            "rep_tier_split": "rep_tier_split",
+            "rep_tier_match": "tier_match",
+            "rep_conversion_window_days": "rep_conversion_window_days",
+            "followup_cooldown_days": "cooldown_days",
+            "onboarding_min_days": "onboarding_min_days",
+            "onboarding_max_days": "onboarding_max_days",
+            "trigger_window_days": "trigger_window_days",
+            "publish_churn_hold_share": "churn_hold_share",
+            "outreach_customer_statuses": "customer_statuses",
+            "outreach_action_weights": "action_weights",
+            "outreach_tier_weights": "tier_weights",
+            "outreach_overdue_cap_days": "overdue_cap_days",
+            "business_timezone": "timezone",
+        }
+    )
+
+    def __post_init__(self) -> None:
+        # Normalise shapes (YAML gives lists and plain dicts) and validate once, here.
+        set_ = object.__setattr__
+        set_(self, "cadence_days", _frozen({k: int(v) for k, v in self.cadence_days.items()}))
+        set_(self, "tier_match", _frozen({k: str(v) for k, v in self.tier_match.items()}))
+        set_(self, "action_weights", _frozen({k: int(v) for k, v in self.action_weights.items()}))
+        set_(self, "tier_weights", _frozen({k: int(v) for k, v in self.tier_weights.items()}))
+        set_(self, "rep_tier_split", tuple(float(x) for x in self.rep_tier_split))
+        set_(self, "customer_statuses", tuple(str(s) for s in self.customer_statuses))
+        problems = []
+        if len(self.rep_tier_split) != 3 or abs(sum(self.rep_tier_split) - 1) > 1e-6:
+            problems.append(f"rep_tier_split must be 3 shares summing to 1: {self.rep_tier_split}")
+        if any(x < 0 for x in self.rep_tier_split):
+            problems.append("rep_tier_split shares must be >= 0")
+        for tier in LEAD_TIERS:
+            if tier not in self.cadence_days:
+                problems.append(f"cadence_days misses tier {tier}")
+            if tier not in self.tier_weights:
+                problems.append(f"tier_weights misses tier {tier}")
+            if self.tier_match.get(tier) not in REP_TIERS:
+                problems.append(f"tier_match[{tier}] must be one of {REP_TIERS}")
+        missing = set(ACTION_LABELS_ZH) - set(self.action_weights)
+        if missing:
+            problems.append(f"action_weights misses {sorted(missing)}")
+        if not 0 <= self.onboarding_min_days <= self.onboarding_max_days:
+            problems.append("need 0 <= onboarding_min_days <= onboarding_max_days")
+        if self.trigger_window_days < 1 or self.rep_conversion_window_days < 1:
+            problems.append("trigger_window_days and rep_conversion_window_days must be >= 1")
+        if self.cooldown_days < 0 or self.overdue_cap_days < 0:
+            problems.append("cooldown_days and overdue_cap_days must be >= 0")
+        if problems:
+            raise ValueError("invalid publish params: " + "; ".join(problems))
+
+    @classmethod
+    def from_vars(cls, dbt_vars: Mapping[str, Any] | None = None, **overrides: Any) -> PublishParams:
+        """Params from dbt vars (unknown vars ignored), then keyword overrides by field name."""
+        kwargs: dict[str, Any] = {}
+        for var, name in cls.VAR_NAMES.items():
+            if dbt_vars and var in dbt_vars and dbt_vars[var] is not None:
+                kwargs[name] = dbt_vars[var]
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(overrides) - names
+        if unknown:
+            raise ValueError(f"unknown publish params: {sorted(unknown)}")
+        kwargs.update(overrides)
+        return cls(**kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable view (for the manifest: which thresholds made this list)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, Mapping):
+                value = dict(sorted(value.items()))
+            elif isinstance(value, tuple):
+                value = list(value)
+            out[f.name] = value
+        return out

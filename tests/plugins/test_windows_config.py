@@ -1,0 +1,55 @@
+"""Business-day windows and settings parsing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from userops.config import WarehouseTarget, load_settings
+from userops.windows import BusinessDay
+
+
+def test_business_day_bounds_in_shanghai():
+    d = BusinessDay(date(2026, 3, 1), "Asia/Shanghai")
+    assert d.start_utc == datetime(2026, 2, 28, 16, tzinfo=timezone.utc)
+    assert d.end_utc == datetime(2026, 3, 1, 16, tzinfo=timezone.utc)
+    assert d.received_partitions == [date(2026, 2, 28), date(2026, 3, 1)]
+    assert d.dbt_vars() == {
+        "as_of_date": "2026-03-01",
+        "as_of_end_utc": "2026-03-01 16:00:00",
+        "business_timezone": "Asia/Shanghai",
+    }
+
+
+def test_business_day_in_utc_covers_one_partition():
+    assert BusinessDay(date(2026, 3, 1), "UTC").received_partitions == [date(2026, 3, 1)]
+
+
+def test_warehouse_target_parsing():
+    pg = WarehouseTarget.parse("postgresql://bob:s%40cret@db.example:6543/wh")
+    assert (pg.kind, pg.pg_host, pg.pg_port, pg.pg_user, pg.pg_password, pg.pg_dbname) == (
+        "postgres", "db.example", 6543, "bob", "s@cret", "wh",
+    )  # fmt: skip
+    assert pg.dbt_env()["DBT_ENV_SECRET_PG_PASSWORD"] == "s@cret"
+    assert "s@cret" not in pg.describe()
+    duck = WarehouseTarget.parse("duckdb:////tmp/w.duckdb")
+    assert duck.is_duckdb and duck.duckdb_path == Path("/tmp/w.duckdb")
+
+
+def test_settings_from_environment(tmp_path):
+    s = load_settings(
+        {
+            "USEROPS_DATA_DIR": str(tmp_path),
+            "USEROPS_DBT_VARS": "rfm_lookback_days: 180\nrfm_flag_method: median",
+            "USEROPS_ALERT_EMAILS": "a@x.cn, b@x.cn",
+        }
+    )
+    assert s.crm_url == f"sqlite:///{tmp_path}/sources/crm.sqlite"
+    assert s.warehouse.duckdb_path == tmp_path / "warehouse" / "userops.duckdb"
+    assert s.dbt_vars == {"rfm_lookback_days": 180, "rfm_flag_method": "median"}
+    assert s.alert_emails == ("a@x.cn", "b@x.cn")
+    assert load_settings({"USEROPS_DBT_VARS": '{"a": 1}'}).dbt_vars == {"a": 1}
+    with pytest.raises(ValueError):
+        load_settings({"USEROPS_DBT_VARS": "[1, 2]"})
