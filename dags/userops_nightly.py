@@ -24,7 +24,6 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import dag, get_current_context, task
-
 from userops import assets
 from userops.alerts import on_task_failure
 from userops.config import load_settings

@@ -33,7 +33,7 @@ for _key, _value in {
     os.environ[_key] = _value
 os.environ.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
 
-from userops.config import WarehouseTarget
+from userops.config import WarehouseTarget  # noqa: E402  (after the Airflow env is set)
 
 PG_HOST = os.environ.get("USEROPS_TEST_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("USEROPS_TEST_PG_PORT", "5432"))

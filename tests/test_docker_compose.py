@@ -41,7 +41,7 @@ def test_mounted_paths_and_volumes_exist():
     declared = set(compose["volumes"])
     for name, svc in compose["services"].items():
         for vol in svc.get("volumes", []):
-            src, dst = vol.split(":")[:2]
+            src, _dst = vol.split(":")[:2]
             if src.startswith("./"):
                 assert (ROOT / src).exists(), f"{name} mounts missing {src}"
             else:

@@ -46,7 +46,10 @@ def _airflow_env() -> None:
     for key, value in defaults.items():
         os.environ.setdefault(key, value)
     home = Path(os.environ["AIRFLOW_HOME"])
-    if not (home / "airflow.db").exists() and "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in os.environ:
+    if (
+        not (home / "airflow.db").exists()
+        and "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN" not in os.environ
+    ):
         home.mkdir(parents=True, exist_ok=True)
         airflow_bin = Path(sys.executable).with_name("airflow")
         subprocess.run([str(airflow_bin), "db", "migrate"], check=True, capture_output=True)

@@ -143,7 +143,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     crm_default = f"sqlite:///{data_dir / 'sources' / 'crm.sqlite'}"
     return Settings(
         crm_url=env.get("USEROPS_CRM_URL", crm_default),
-        events_url=_resolve_path(env.get("USEROPS_EVENTS_URL", str(data_dir / "sources" / "events"))),
+        events_url=_resolve_path(
+            env.get("USEROPS_EVENTS_URL", str(data_dir / "sources" / "events"))
+        ),
         warehouse=WarehouseTarget.parse(
             env.get("USEROPS_WAREHOUSE", str(data_dir / "warehouse" / "userops.duckdb"))
         ),

@@ -143,9 +143,10 @@ class Warehouse:
                 buf,
                 write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"),
             )
-            with self._conn.cursor() as cur, cur.copy(
-                f"copy {table} ({cols}) from stdin with (format csv)"
-            ) as copy:
+            with (
+                self._conn.cursor() as cur,
+                cur.copy(f"copy {table} ({cols}) from stdin with (format csv)") as copy,
+            ):
                 copy.write(buf.getvalue())
         return data.num_rows
 

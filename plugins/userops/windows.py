@@ -10,7 +10,7 @@ interval start.  Everything downstream reads the window from here, never from
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -24,12 +24,12 @@ class BusinessDay:
     @property
     def start_utc(self) -> datetime:
         local = datetime.combine(self.day, time.min, tzinfo=ZoneInfo(self.tz))
-        return local.astimezone(timezone.utc)
+        return local.astimezone(UTC)
 
     @property
     def end_utc(self) -> datetime:
         local = datetime.combine(self.day + timedelta(days=1), time.min, tzinfo=ZoneInfo(self.tz))
-        return local.astimezone(timezone.utc)
+        return local.astimezone(UTC)
 
     @property
     def received_partitions(self) -> list[date]:

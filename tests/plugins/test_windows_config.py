@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-
 from userops.config import WarehouseTarget, load_settings
 from userops.windows import BusinessDay
 
 
 def test_business_day_bounds_in_shanghai():
     d = BusinessDay(date(2026, 3, 1), "Asia/Shanghai")
-    assert d.start_utc == datetime(2026, 2, 28, 16, tzinfo=timezone.utc)
-    assert d.end_utc == datetime(2026, 3, 1, 16, tzinfo=timezone.utc)
+    assert d.start_utc == datetime(2026, 2, 28, 16, tzinfo=UTC)
+    assert d.end_utc == datetime(2026, 3, 1, 16, tzinfo=UTC)
     assert d.received_partitions == [date(2026, 2, 28), date(2026, 3, 1)]
     assert d.dbt_vars() == {
         "as_of_date": "2026-03-01",

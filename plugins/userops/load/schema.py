@@ -62,7 +62,10 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
 
 QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("source", "varchar"),  # 'events'
-    ("reason", "varchar"),  # invalid_json | missing_field:<f> | unknown_event_type | bad_timestamp:<f> | ...
+    (
+        "reason",
+        "varchar",
+    ),  # invalid_json | missing_field:<f> | unknown_event_type | bad_timestamp:<f> | ...
     ("raw_text", "varchar"),
     ("_partition_date", "date"),
     ("_source_file", "varchar"),
