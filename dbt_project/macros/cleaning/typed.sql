@@ -1,7 +1,7 @@
 {#
     Text -> typed values for raw CRM columns. Each macro first normalises the text
     the same way on both engines (full-width -> ASCII, trim, one accepted shape),
-    then casts through `safe_cast`, so a bad value becomes NULL on DuckDB and
+    then casts through `safe_cast_text`, so a bad value becomes NULL on DuckDB and
     PostgreSQL alike instead of failing the build.
 #}
 
@@ -15,9 +15,9 @@
     {%- set s = "regexp_replace(" ~ s2 ~ ", ' *([Zz]|UTC|utc)$', '+00:00')" -%}
     case
         when {{ userops.regex_like(s, userops.timestamp_text_pattern(with_offset=false)) }}
-            then cast({{ userops.safe_cast(s, 'timestamp') }} as timestamp)
+            then cast({{ userops.safe_cast_text(s, 'timestamp') }} as timestamp)
         when {{ userops.regex_like(s, userops.timestamp_text_pattern(with_offset=true)) }}
-            then cast({{ userops.timestamptz_to_utc(userops.safe_cast(s, 'timestamptz')) }} as timestamp)
+            then cast({{ userops.timestamptz_to_utc(userops.safe_cast_text(s, 'timestamptz')) }} as timestamp)
     end
 {%- endmacro %}
 
@@ -34,7 +34,7 @@
     a trailing `.0` (float-typed source column) is accepted. Up to 9 digits. -#}
 {% macro parse_integer(expr) -%}
     {%- set s = "regexp_replace(regexp_replace(" ~ userops.to_halfwidth(expr) ~ ", '[[:space:],]+', '', 'g'), '[.]0+$', '')" -%}
-    case when {{ userops.regex_like(s, '^[+-]?[0-9]{1,9}$') }} then cast({{ userops.safe_cast(s, 'integer') }} as integer) end
+    case when {{ userops.regex_like(s, '^[+-]?[0-9]{1,9}$') }} then cast({{ userops.safe_cast_text(s, 'integer') }} as integer) end
 {%- endmacro %}
 
 {#- Amount as numeric(18,2) from text: full-width digits, spaces, thousands
@@ -43,6 +43,6 @@
     {%- set s = "regexp_replace(" ~ userops.to_halfwidth(expr) ~ ", '[[:space:],¥￥]+|CNY|cny|RMB|rmb', '', 'g')" -%}
     case
         when {{ userops.regex_like(s, '^[+-]?[0-9]{1,16}([.][0-9]+)?$') }}
-            then cast({{ userops.safe_cast(s, 'numeric(18,2)') }} as numeric(18, 2))
+            then cast({{ userops.safe_cast_text(s, 'numeric(18,2)') }} as numeric(18, 2))
     end
 {%- endmacro %}

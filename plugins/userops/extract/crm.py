@@ -159,7 +159,9 @@ def extract_table(
     if window.is_empty:
         return
     src = _source_table(table, columns, schema)
-    stmt = sa.select(*src.c).where(*_updated_at_filter(engine.dialect.name, src.c.updated_at, window))
+    stmt = sa.select(*src.c).where(
+        *_updated_at_filter(engine.dialect.name, src.c.updated_at, window)
+    )
     ua_index = list(columns).index("updated_at")
     with engine.connect() as conn:
         _set_session_utc(conn)

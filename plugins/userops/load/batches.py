@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import pyarrow as pa
+
 from userops.warehouse import Warehouse
 
 #: Text format of watermarks in ``meta.watermarks.high_watermark`` (UTC, naive).
@@ -34,6 +36,13 @@ def utc_now() -> datetime:
 def make_batch_id(source: str, business_date: date) -> str:
     """Deterministic batch id, e.g. ``crm.leads:2026-03-01``."""
     return f"{source}:{business_date.isoformat()}"
+
+
+def with_load_columns(table: pa.Table, batch_id: str, loaded_at: datetime) -> pa.Table:
+    """Append ``_batch_id`` and ``_loaded_at`` (constant per batch) to an Arrow chunk."""
+    n = table.num_rows
+    table = table.append_column("_batch_id", pa.repeat(pa.scalar(batch_id, pa.string()), n))
+    return table.append_column("_loaded_at", pa.repeat(pa.scalar(loaded_at, pa.timestamp("us")), n))
 
 
 @dataclass
@@ -72,7 +81,9 @@ def read_watermark(wh: Warehouse, source: str) -> datetime | None:
     return datetime.strptime(rows[0][0], WATERMARK_FORMAT)
 
 
-def advance_watermark(wh: Warehouse, source: str, candidate: datetime | None, batch_id: str) -> None:
+def advance_watermark(
+    wh: Warehouse, source: str, candidate: datetime | None, batch_id: str
+) -> None:
     """Move the watermark to ``candidate`` if that is later; it never moves back.
 
     A backfill of an earlier date therefore cannot make the next nightly run
@@ -93,7 +104,9 @@ def advance_watermark(wh: Warehouse, source: str, candidate: datetime | None, ba
 
 
 def has_batches(wh: Warehouse, source: str) -> bool:
-    rows = wh.fetchall(f"select count(*) from meta.load_batches where source = {wh.param}", [source])
+    rows = wh.fetchall(
+        f"select count(*) from meta.load_batches where source = {wh.param}", [source]
+    )
     return rows[0][0] > 0
 
 

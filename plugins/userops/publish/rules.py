@@ -9,11 +9,12 @@ Priority (documented here because reps and managers ask "why is this first?"):
 
     priority_score = action weight + tier weight + min(overdue days, overdue cap)
 
-with the defaults below, action classes never overlap (tier weight + cap = 90 <
-100 = the smallest gap between action weights), so a win-back call always ranks
-above a scheduled callback, which ranks above onboarding, upsell and routine
-follow-ups; within a class A beats B beats C, then the longer-waiting item
-first; ties go to the smaller ``lead_id``.  "Overdue days" is how long the item
+with the defaults below, action classes never overlap (largest tier weight + cap
+= 89 < 100 = the smallest gap between action weights), so a win-back call always
+ranks above a scheduled callback, which ranks above onboarding, upsell and
+routine follow-ups; within a class tiers never overlap either (tier gap 30 > cap
+29): A beats B beats C (271: the best leads first), then the longer-waiting
+item; ties go to the smaller ``lead_id``.  "Overdue days" is how long the item
 has been waiting: days past the cadence due date, past the rep's
 ``next_followup_at``, or since the triggering transition / onboarding window start.
 """
@@ -110,9 +111,9 @@ class PublishParams:
         )
     )
     tier_weights: Mapping[str, int] = field(
-        default_factory=lambda: _frozen({"A": 30, "B": 20, "C": 10})
+        default_factory=lambda: _frozen({"A": 60, "B": 30, "C": 0})
     )
-    overdue_cap_days: int = 60
+    overdue_cap_days: int = 29
     #: Business time zone: ``next_followup_at`` (UTC) -> business date.
     timezone: str = "Asia/Shanghai"
 
@@ -170,7 +171,9 @@ class PublishParams:
             raise ValueError("invalid publish params: " + "; ".join(problems))
 
     @classmethod
-    def from_vars(cls, dbt_vars: Mapping[str, Any] | None = None, **overrides: Any) -> PublishParams:
+    def from_vars(
+        cls, dbt_vars: Mapping[str, Any] | None = None, **overrides: Any
+    ) -> PublishParams:
         """Params from dbt vars (unknown vars ignored), then keyword overrides by field name."""
         kwargs: dict[str, Any] = {}
         for var, name in cls.VAR_NAMES.items():

@@ -1,7 +1,9 @@
 {#
     Cast text to `type`, giving NULL instead of an error for a value that does not
-    fit. Raw CRM columns are text exactly as received, so one bad value must never
-    fail the build (docs/contracts.md).
+    fit. (Not named `safe_cast`: a project macro of that name would replace dbt's
+    global `safe_cast`, which dbt's own unit-test fixtures call with other types.)
+    Raw CRM columns are text exactly as received, so one bad value must never fail
+    the build (docs/contracts.md).
 
     DuckDB has `try_cast`. PostgreSQL 15 has neither `try_cast` nor
     `pg_input_is_valid` (16+), so the cast is guarded without plpgsql: a strict
@@ -14,15 +16,15 @@
     answer on both engines first normalise the text with the macros in
     macros/cleaning/ (which apply the same strict patterns on both engines).
 #}
-{% macro safe_cast(expr, type) -%}
-    {{ return(adapter.dispatch('safe_cast', 'userops')(expr, type)) }}
+{% macro safe_cast_text(expr, type) -%}
+    {{ return(adapter.dispatch('safe_cast_text', 'userops')(expr, type)) }}
 {%- endmacro %}
 
-{% macro default__safe_cast(expr, type) -%}
+{% macro default__safe_cast_text(expr, type) -%}
     try_cast({{ expr }} as {{ type }})
 {%- endmacro %}
 
-{% macro postgres__safe_cast(expr, type) -%}
+{% macro postgres__safe_cast_text(expr, type) -%}
     {%- set t = type | lower | replace(' ', '') -%}
     {%- if t in ('timestamp', 'timestamptz', 'date') -%}
         {%- set pattern = userops.timestamp_text_pattern(with_offset=(t == 'timestamptz')) -%}
@@ -52,7 +54,7 @@
     {%- elif t in ('varchar', 'text') or t.startswith('varchar(') -%}
         cast({{ expr }} as {{ type }})
     {%- else -%}
-        {{ exceptions.raise_compiler_error("safe_cast: unsupported type on postgres: " ~ type) }}
+        {{ exceptions.raise_compiler_error("safe_cast_text: unsupported type on postgres: " ~ type) }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -61,7 +63,7 @@
     The one accepted text shape of a timestamp: `YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]`,
     optionally followed by a UTC offset (`+08:00`, `+0800`, `+08`). Ranges of month,
     day, hour, minute and second are checked here; days beyond the month's end are
-    caught by safe_cast.
+    caught by safe_cast_text.
 #}
 {% macro timestamp_text_pattern(with_offset=false) -%}
     {%- set date_part = '[12][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])' -%}

@@ -1,0 +1,42 @@
+{#
+    Date arithmetic for the activity marts, portable across DuckDB and PostgreSQL.
+
+    dbt.dateadd returns a timestamp on both engines and dbt.date_trunc on a date
+    returns a timestamp with time zone on PostgreSQL, so every helper here casts
+    back to `date`: comparisons and joins then stay date = date, whatever the
+    session time zone.
+#}
+
+{#- D shifted by `offset_days` (a Jinja integer) as a date literal: window bounds
+    are computed at compile time from var('as_of_date'), never from the clock. -#}
+{% macro marts_activity_as_of_date(offset_days=0) -%}
+    {%- set as_of = modules.datetime.date.fromisoformat(var('as_of_date')) -%}
+    {%- set day = as_of + modules.datetime.timedelta(days=offset_days) -%}
+    cast('{{ day.isoformat() }}' as date)
+{%- endmacro %}
+
+{#- `date_expr` plus `days` (an SQL integer expression) as a date. -#}
+{% macro marts_activity_add_days(date_expr, days) -%}
+    cast({{ dbt.dateadd('day', days, date_expr) }} as date)
+{%- endmacro %}
+
+{#- Monday of the ISO week holding `date_expr` (the start of a cohort or growth week). -#}
+{% macro marts_activity_week_start(date_expr) -%}
+    cast({{ dbt.date_trunc('week', 'cast(' ~ date_expr ~ ' as timestamp)') }} as date)
+{%- endmacro %}
+
+{#- Start of the `grain` ('day' or 'week') period holding `date_expr`. -#}
+{% macro marts_activity_period_start(date_expr, grain) -%}
+    {%- if grain == 'day' -%}
+        {{ date_expr }}
+    {%- elif grain == 'week' -%}
+        {{ marts_activity_week_start(date_expr) }}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("unknown period grain: " ~ grain) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Days from `start_date` to `end_date` as an integer (end - start). -#}
+{% macro marts_activity_days_between(start_date, end_date) -%}
+    cast({{ dbt.datediff(start_date, end_date, 'day') }} as integer)
+{%- endmacro %}

@@ -1,0 +1,70 @@
+{#
+    Vars that are maps or lists rendered as SQL, with their shape checked at
+    compile time: a mistyped threshold fails the run instead of silently scoring
+    everybody zero.
+#}
+
+{#- `case expr when key then value ... else default end` from a mapping var.
+    Keys are compared as text; values are rendered as SQL literals (numbers bare,
+    strings quoted). -#}
+{% macro marts_value_case_from_map(expr, mapping, default='null', var_name='mapping') -%}
+    {%- if mapping is not mapping or mapping | length == 0 -%}
+        {{ exceptions.raise_compiler_error(var_name ~ " must be a non-empty mapping, got: " ~ mapping) }}
+    {%- endif -%}
+    case {{ expr }}
+        {%- for key, value in mapping.items() %}
+        when '{{ key }}' then {{ marts_value_sql_literal(value) }}
+        {%- endfor %}
+        else {{ default }}
+    end
+{%- endmacro %}
+
+{#- A Jinja number or string as an SQL literal. -#}
+{% macro marts_value_sql_literal(value) -%}
+    {%- if value is number -%}{{ value }}{%- else -%}'{{ value }}'{%- endif -%}
+{%- endmacro %}
+
+{#- Rank of a lead status from var('lead_status_rank') (higher = further along the
+    sales process; unknown or missing statuses rank 0). Used by lead survivorship. -#}
+{% macro marts_value_lead_status_rank(status_expr) -%}
+    {{ marts_value_case_from_map(status_expr, var('lead_status_rank'), '0', 'lead_status_rank') }}
+{%- endmacro %}
+
+{#- Company size band from var('size_bands'): a list of [band, min_employees]
+    pairs; a size gets the band with the largest min_employees it reaches. A
+    missing or negative size is 'unknown'. -#}
+{% macro marts_value_size_band(size_expr) -%}
+    {%- set bands = var('size_bands') -%}
+    {%- if bands is string or bands | length == 0 -%}
+        {{ exceptions.raise_compiler_error("var('size_bands') must be a list of [band, min_employees]") }}
+    {%- endif -%}
+    case
+        {%- for band in bands | sort(attribute=1, reverse=true) %}
+        when {{ size_expr }} >= {{ band[1] | int }} then '{{ band[0] }}'
+        {%- endfor %}
+        else 'unknown'
+    end
+{%- endmacro %}
+
+{#- Lead tier shares from var('tier_splits') = [A, B, C]: three numbers >= 0 that
+    sum to 1. Returned as their literal text so the SQL compares exact decimals. -#}
+{% macro marts_value_tier_splits() -%}
+    {%- set splits = var('tier_splits') -%}
+    {%- if splits is string or splits | length != 3 -%}
+        {{ exceptions.raise_compiler_error("var('tier_splits') must be [share_A, share_B, share_C], got: " ~ splits) }}
+    {%- endif -%}
+    {%- set total = splits[0] + splits[1] + splits[2] -%}
+    {%- if splits | select('lt', 0) | list | length > 0 or (total - 1) | abs > 0.000001 -%}
+        {{ exceptions.raise_compiler_error("var('tier_splits') shares must be >= 0 and sum to 1, got: " ~ splits) }}
+    {%- endif -%}
+    {{ return(splits | map('string') | list) }}
+{%- endmacro %}
+
+{#- var('rfm_flag_method'), validated: mean | median | score. -#}
+{% macro marts_value_rfm_flag_method() -%}
+    {%- set method = var('rfm_flag_method') | string | trim | lower -%}
+    {%- if method not in ('mean', 'median', 'score') -%}
+        {{ exceptions.raise_compiler_error("var('rfm_flag_method') must be mean, median or score, got: " ~ method) }}
+    {%- endif -%}
+    {{ return(method) }}
+{%- endmacro %}

@@ -1,0 +1,646 @@
+"""Build every rep's follow-up list for business day D: pure pandas in, pandas out.
+
+No database, no clock, no randomness: the same frames and D give the same rows,
+which is what makes a rerun idempotent and a backfill reproduce the list of that
+night.  Inputs are frames shaped like the staging views and marts (see
+:class:`PublishInputs`); anything dated after D is ignored here as well, so a frame
+holding "too much" history cannot leak the future into a past list.
+
+Steps (SPEC §2 "271 tiering and matching", "Follow-up cadence"):
+
+1. :func:`rank_reps` -- active reps ranked by trailing conversion, split 20/70/10.
+2. :func:`due_items` -- cadence, rep-scheduled callbacks, cooldown and the
+   triggered actions (win-back, onboarding, upsell), one or more per lead.
+3. :func:`collapse_items` -- one item per lead: the strongest reason leads,
+   the others are appended to the Chinese reason; priority score.
+4. :func:`assign_items` -- greedy by priority: an owner keeps their lead; a
+   lead whose owner is inactive or missing goes to the rep tier its lead tier
+   matches; nobody gets more than ``daily_capacity`` rows; what is cut is counted.
+5. :func:`build_lists` -- all of the above plus contact details -> list rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from math import floor
+
+import pandas as pd
+
+from userops.publish.rules import (
+    ACTION_LABELS_ZH,
+    LIFECYCLE_LABELS_ZH,
+    REP_TIERS,
+    RFM_SEGMENT_LABELS_ZH,
+    PublishParams,
+)
+
+#: Columns of a published list, in file order, with their Chinese header labels.
+LIST_COLUMNS: Mapping[str, str] = {
+    "business_date": "日期",
+    "rep_id": "销售编号",
+    "rep_name": "销售",
+    "priority": "优先级",
+    "lead_id": "线索编号",
+    "user_id": "用户编号",
+    "company_name": "公司名称",
+    "contact_name": "联系人",
+    "phone": "电话",
+    "email": "邮箱",
+    "lead_tier": "线索等级",
+    "rfm_segment": "价值分群代码",
+    "rfm_segment_zh": "价值分群",
+    "lifecycle_stage": "生命周期代码",
+    "lifecycle_stage_zh": "生命周期",
+    "reason_code": "原因代码",
+    "reason_zh": "跟进原因",
+    "suggested_action": "建议动作代码",
+    "suggested_action_zh": "建议动作",
+    "last_followup_date": "上次跟进日期",
+    "next_followup_date": "预约回访日期",
+    "priority_score": "优先分",
+    "assignment": "分配方式",
+}
+
+#: Columns each input frame must have (a subset of the documented tables).
+REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "reps": ("rep_id", "rep_name", "rep_email", "is_active", "daily_capacity"),
+    "leads": (
+        "lead_id", "company_name", "contact_name", "phone", "email", "user_id",
+        "lead_status", "owner_rep_id", "created_date", "is_deleted",
+    ),
+    "followups": ("followup_id", "lead_id", "rep_id", "next_followup_at", "occurred_at", "occurred_date"),
+    "contracts": ("contract_id", "lead_id", "user_id", "amount_cny", "signed_date", "contract_status"),
+    "users": (
+        "user_id", "lead_id", "signup_date", "last_active_date", "days_since_last_active",
+        "lifecycle_stage", "rfm_segment",
+    ),
+    "lifecycle": ("user_id", "as_of_date", "lifecycle_stage", "previous_stage", "active_days_30d"),
+    "lead_scores": ("lead_id", "lead_tier", "as_of_date"),
+}  # fmt: skip
+
+ITEM_COLUMNS = ("lead_id", "action", "reason_code", "reason_zh", "overdue_days")
+_INACTIVE_STAGES = ("dormant", "churned")
+
+
+@dataclass(frozen=True)
+class PublishInputs:
+    """The frames a list is built from, as of D (extra columns are ignored).
+
+    - ``reps``: ``staging.stg_crm__sales_reps``; ``leads``: ``staging.stg_crm__leads``;
+      ``followups``: ``staging.stg_crm__followups``; ``contracts``: ``staging.stg_crm__contracts``;
+    - ``users``: ``marts.users`` for D; ``lead_scores``: ``marts.lead_scores`` for D;
+    - ``lifecycle``: ``marts.user_lifecycle_daily`` rows of the last
+      ``trigger_window_days`` days up to D (older rows are ignored).
+    """
+
+    reps: pd.DataFrame
+    leads: pd.DataFrame
+    followups: pd.DataFrame
+    contracts: pd.DataFrame
+    users: pd.DataFrame
+    lifecycle: pd.DataFrame
+    lead_scores: pd.DataFrame
+
+    def validate(self) -> None:
+        """Fail early, naming the frame and columns, instead of a KeyError deep inside."""
+        problems = []
+        for name, cols in REQUIRED_COLUMNS.items():
+            frame = getattr(self, name)
+            missing = [c for c in cols if c not in frame.columns]
+            if missing:
+                problems.append(f"{name}: missing {missing}")
+        if problems:
+            raise ValueError("publish inputs incomplete: " + "; ".join(problems))
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """Lists of one day: ``rows`` (all reps, :data:`LIST_COLUMNS`) and per-rep figures.
+
+    ``reps`` holds every active rep (so a rep with nothing due still appears) with
+    rep_id, rep_name, rep_email, daily_capacity, conversion, converted_leads,
+    followed_up_leads, rep_rank, rep_tier, rows (list length) and backlog (due items
+    of the rep's own leads cut by capacity).  ``unassigned`` counts due items of
+    orphaned leads no rep had room for; ``triggers_without_lead`` counts triggered
+    users with no (scored, live) lead to put on a list.
+    """
+
+    business_date: date
+    rows: pd.DataFrame
+    reps: pd.DataFrame
+    unassigned: int
+    triggers_without_lead: int
+    churn_share: float
+
+    def rep_rows(self, rep_id: str) -> pd.DataFrame:
+        """One rep's list, in priority order."""
+        out = self.rows[self.rows["rep_id"] == rep_id]
+        return out.sort_values("priority", kind="stable").reset_index(drop=True)
+
+
+# -- normalisation ---------------------------------------------------------------------
+def _ids(s: pd.Series) -> pd.Series:
+    """Ids as text (``None`` when missing), whatever the warehouse handed back."""
+    return s.map(lambda v: None if pd.isna(v) else str(v).strip() or None).astype(object)
+
+
+def _days(s: pd.Series) -> pd.Series:
+    """Dates/timestamps -> naive midnight timestamps (NaT when missing)."""
+    out = pd.to_datetime(s)
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_localize(None)
+    return out.dt.normalize()
+
+
+def _business_days(s: pd.Series, tz: str) -> pd.Series:
+    """UTC timestamps -> their business date in ``tz``."""
+    out = pd.to_datetime(s)
+    out = out.dt.tz_localize("UTC") if out.dt.tz is None else out.dt.tz_convert("UTC")
+    return out.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+
+
+def _flag(s: pd.Series) -> pd.Series:
+    """Booleans with missing -> False (``is_deleted`` null means not deleted)."""
+    return s.map(lambda v: False if pd.isna(v) else bool(v)).astype(bool)
+
+
+def _iso(ts: pd.Timestamp | None) -> str:
+    return "" if ts is None or pd.isna(ts) else ts.strftime("%Y-%m-%d")
+
+
+def _lookup(keys: pd.Series, values: pd.Series) -> list:
+    """``values[key]`` per key (None when absent); safe on empty frames, unlike ``map``."""
+    found = values.reindex(keys.to_numpy())
+    return [None if pd.isna(v) else v for v in found.tolist()]
+
+
+def _split_sizes(n: int, split: tuple[float, float, float]) -> tuple[int, int, int]:
+    """Round-half-up sizes of the top and bottom tiers; the middle takes the rest."""
+    top = floor(n * split[0] + 0.5 + 1e-9)
+    bottom = min(floor(n * split[2] + 0.5 + 1e-9), n - top)
+    return top, n - top - bottom, bottom
+
+
+# -- inputs as of D ----------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Prepared:
+    day: pd.Timestamp
+    reps: pd.DataFrame
+    leads: pd.DataFrame  # live (not deleted, created by D) leads, with tier/flags/follow-up stats
+    all_leads: pd.DataFrame  # live leads, scored or not (ownership for rep conversion)
+    followups: pd.DataFrame
+    first_paid: pd.DataFrame  # lead_id, first_paid_date
+    users: pd.DataFrame
+    lifecycle: pd.DataFrame
+
+
+def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepared:
+    inputs.validate()
+    d = pd.Timestamp(day)
+
+    reps = inputs.reps.copy()
+    reps["rep_id"] = _ids(reps["rep_id"])
+    reps["is_active"] = _flag(reps["is_active"])
+    cap = pd.to_numeric(reps["daily_capacity"], errors="coerce").fillna(0)
+    reps["daily_capacity"] = cap.clip(lower=0).astype(int)
+    reps = reps.dropna(subset=["rep_id"]).drop_duplicates("rep_id", keep="last")
+
+    leads = inputs.leads.copy()
+    for col in ("lead_id", "user_id", "owner_rep_id"):
+        leads[col] = _ids(leads[col])
+    leads["created_date"] = _days(leads["created_date"])
+    leads["lead_status"] = leads["lead_status"].map(
+        lambda v: None if pd.isna(v) else str(v).strip().lower()
+    )
+    live = ~_flag(leads["is_deleted"]) & ~(leads["created_date"] > d)
+    leads = leads[live & leads["lead_id"].notna()].drop_duplicates("lead_id", keep="last")
+
+    fu = inputs.followups.copy()
+    fu["lead_id"] = _ids(fu["lead_id"])
+    fu["followup_id"] = _ids(fu["followup_id"])
+    fu["occurred_date"] = _days(fu["occurred_date"])
+    fu["occurred_at"] = pd.to_datetime(fu["occurred_at"])
+    fu["next_followup_date"] = _business_days(fu["next_followup_at"], params.timezone)
+    fu = fu[fu["occurred_date"].notna() & (fu["occurred_date"] <= d) & fu["lead_id"].notna()]
+
+    # Follow-up stats per lead; the latest follow-up's next_followup_at is the rep's word.
+    fu_sorted = fu.sort_values(["lead_id", "occurred_at", "followup_id"], kind="stable")
+    latest = fu_sorted.groupby("lead_id", sort=True).tail(1).set_index("lead_id")
+    stats = pd.DataFrame(
+        {
+            "last_followup_date": fu.groupby("lead_id")["occurred_date"].max(),
+        }
+    )
+    stats["next_followup_date"] = latest["next_followup_date"]
+    leads = leads.merge(stats, left_on="lead_id", right_index=True, how="left")
+
+    scores = inputs.lead_scores.copy()
+    scores["lead_id"] = _ids(scores["lead_id"])
+    scores = scores[_days(scores["as_of_date"]) == d]
+    scores = scores.dropna(subset=["lead_id"]).drop_duplicates("lead_id", keep="last")
+    scored = leads.merge(scores[["lead_id", "lead_tier"]], on="lead_id", how="inner")
+    scored = scored[scored["lead_tier"].isin(list(params.cadence_days))]
+
+    # First paid contract per lead (by lead_id, else through the lead's user_id).
+    con = inputs.contracts.copy()
+    con["lead_id"] = _ids(con["lead_id"])
+    con["user_id"] = _ids(con["user_id"])
+    con["signed_date"] = _days(con["signed_date"])
+    status = con["contract_status"].map(lambda v: "" if pd.isna(v) else str(v).strip().lower())
+    amount = pd.to_numeric(con["amount_cny"], errors="coerce").fillna(0)
+    con = con[(amount > 0) & (status != "cancelled") & (con["signed_date"] <= d)]
+    by_user = leads.dropna(subset=["user_id"]).drop_duplicates("user_id")
+    via_user = con[con["lead_id"].isna()].drop(columns="lead_id")
+    via_user = via_user.merge(by_user[["user_id", "lead_id"]], on="user_id", how="inner")
+    paid = pd.concat([con[con["lead_id"].notna()], via_user], ignore_index=True)
+    first_paid = (
+        paid.groupby("lead_id", as_index=False)["signed_date"]
+        .min()
+        .rename(columns={"signed_date": "first_paid_date"})
+    )
+
+    scored = scored.merge(first_paid, on="lead_id", how="left")
+    scored["is_customer"] = scored["first_paid_date"].notna() | scored["lead_status"].isin(
+        list(params.customer_statuses)
+    )
+    scored["is_lost"] = scored["lead_status"] == "lost"
+    scored["days_since_followup"] = (d - scored["last_followup_date"]).dt.days
+
+    users = inputs.users.copy()
+    users["user_id"] = _ids(users["user_id"])
+    users["lead_id"] = _ids(users["lead_id"])
+    users["signup_date"] = _days(users["signup_date"])
+    users["last_active_date"] = _days(users["last_active_date"])
+    if "as_of_date" in users.columns:
+        users = users[_days(users["as_of_date"]) == d]
+    users = users.dropna(subset=["user_id"]).drop_duplicates("user_id", keep="last")
+
+    life = inputs.lifecycle.copy()
+    life["user_id"] = _ids(life["user_id"])
+    life["as_of_date"] = _days(life["as_of_date"])
+    life = life[life["as_of_date"] <= d]
+
+    return _Prepared(d, reps, scored, leads, fu, first_paid, users, life)
+
+
+# -- 1. reps -------------------------------------------------------------------------------
+def rank_reps(prep: _Prepared, params: PublishParams) -> pd.DataFrame:
+    """Active reps ranked by trailing conversion (ties -> rep_id), tiered top/middle/bottom.
+
+    conversion = owned leads whose first paid contract falls in [D-W+1, D] / owned
+    leads followed up in that window (0 when none was followed up).
+    """
+    d = prep.day
+    start = d - pd.Timedelta(days=params.rep_conversion_window_days - 1)
+    owned = prep.all_leads.dropna(subset=["owner_rep_id"])[["lead_id", "owner_rep_id"]]
+
+    paid = prep.first_paid[prep.first_paid["first_paid_date"].between(start, d)]
+    converted = owned[owned["lead_id"].isin(paid["lead_id"])].groupby("owner_rep_id").size()
+    fu_window = prep.followups[prep.followups["occurred_date"].between(start, d)]
+    followed = owned[owned["lead_id"].isin(fu_window["lead_id"])].groupby("owner_rep_id").size()
+
+    reps = prep.reps[prep.reps["is_active"]].copy()
+    reps["converted_leads"] = reps["rep_id"].map(converted).fillna(0).astype(int)
+    reps["followed_up_leads"] = reps["rep_id"].map(followed).fillna(0).astype(int)
+    reps["conversion"] = [
+        (c / f) if f > 0 else 0.0
+        for c, f in zip(reps["converted_leads"], reps["followed_up_leads"], strict=True)
+    ]
+    reps = reps.sort_values(["conversion", "rep_id"], ascending=[False, True], kind="stable")
+    reps = reps.reset_index(drop=True)
+    reps["rep_rank"] = range(1, len(reps) + 1)
+    top, middle, bottom = _split_sizes(len(reps), params.rep_tier_split)
+    reps["rep_tier"] = ["top"] * top + ["middle"] * middle + ["bottom"] * bottom
+    cols = [
+        "rep_id", "rep_name", "rep_email", "daily_capacity", "conversion", "converted_leads",
+        "followed_up_leads", "rep_rank", "rep_tier",
+    ]  # fmt: skip
+    return reps[cols]
+
+
+# -- 2. due items --------------------------------------------------------------------------
+def _items(frame: pd.DataFrame, action: str, code: str, reason: pd.Series, overdue) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "lead_id": frame["lead_id"].to_numpy(),
+            "action": action,
+            "reason_code": code,
+            "reason_zh": list(reason),
+            "overdue_days": overdue,
+        }
+    )
+    return out[list(ITEM_COLUMNS)]
+
+
+def _user_leads(prep: _Prepared) -> pd.DataFrame:
+    """user_id -> the scored live lead to call: the users mart's lead_id first, else lowest lead_id."""
+    leads = prep.leads[["lead_id", "user_id"]]
+    from_mart = prep.users[["user_id", "lead_id"]].dropna()
+    from_mart = from_mart[from_mart["lead_id"].isin(leads["lead_id"])].assign(_pref=0)
+    from_leads = leads.dropna(subset=["user_id"]).assign(_pref=1)
+    both = pd.concat([from_mart, from_leads], ignore_index=True)
+    both = both.sort_values(["user_id", "_pref", "lead_id"], kind="stable")
+    return both.drop_duplicates("user_id")[["user_id", "lead_id"]]
+
+
+def _transitions(prep: _Prepared, params: PublishParams, to_stage: str, from_ok) -> pd.DataFrame:
+    """Latest transition into ``to_stage`` per user within the trigger window."""
+    d = prep.day
+    start = d - pd.Timedelta(days=params.trigger_window_days - 1)
+    life = prep.lifecycle[prep.lifecycle["as_of_date"].between(start, d)]
+    prev = life["previous_stage"]
+    hit = (
+        (life["lifecycle_stage"] == to_stage)
+        & prev.notna()
+        & (prev != life["lifecycle_stage"])
+        & prev.map(lambda v: bool(from_ok(v)) if isinstance(v, str) else False)
+    )
+    out = life[hit].sort_values(["user_id", "as_of_date"], kind="stable")
+    out = out.drop_duplicates("user_id", keep="last")
+    return out[["user_id", "as_of_date", "active_days_30d"]].rename(
+        columns={"as_of_date": "transition_date"}
+    )
+
+
+def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, int]:
+    """Everything due on D, possibly several items per lead; and triggered users without a lead."""
+    d = prep.day
+    leads = prep.leads
+    since = leads["days_since_followup"]
+    cooled = since.isna() | (since >= params.cooldown_days)
+    parts: list[pd.DataFrame] = []
+
+    # A rep's next_followup_at is honoured on its business date and after (not for lost leads).
+    sched = leads[leads["next_followup_date"].notna() & ~leads["is_lost"]]
+    sched = sched[sched["next_followup_date"] <= d]
+    late = (d - sched["next_followup_date"]).dt.days.astype(int)
+    text = [
+        f"销售预约 {_iso(n)} 回访" + (f"，已逾期 {o} 天" if o > 0 else "")
+        for n, o in zip(sched["next_followup_date"], late, strict=True)
+    ]
+    parts.append(
+        _items(sched, "scheduled_callback", "callback_due", pd.Series(text), late.to_numpy())
+    )
+
+    # Cadence: prospects only (not lost, not customers), no rep-set date pending, cooled down.
+    base = leads[
+        ~leads["is_lost"] & ~leads["is_customer"] & leads["next_followup_date"].isna() & cooled
+    ]
+    never = base[base["last_followup_date"].isna()]
+    waited = (d - never["created_date"]).dt.days.fillna(0).clip(lower=0).astype(int)
+    text = [f"{t} 类线索，尚未跟进过" for t in never["lead_tier"]]
+    parts.append(
+        _items(never, "routine_followup", "never_contacted", pd.Series(text), waited.to_numpy())
+    )
+    seen = base[base["last_followup_date"].notna()]
+    cadence = seen["lead_tier"].map(params.cadence_days).astype(int)
+    days = seen["days_since_followup"].astype(int)
+    due = days >= cadence
+    seen, cadence, days = seen[due], cadence[due], days[due]
+    text = [
+        f"{t} 类线索，距上次跟进已 {n} 天（周期 {c} 天）"
+        for t, n, c in zip(seen["lead_tier"], days, cadence, strict=True)
+    ]
+    parts.append(
+        _items(
+            seen, "routine_followup", "cadence_due", pd.Series(text), (days - cadence).to_numpy()
+        )
+    )
+
+    # Triggers (any live scored lead, lost and customers included), after the cooldown.
+    user_leads = _user_leads(prep)
+    trig_leads = leads[cooled][["lead_id", "last_followup_date"]]
+    users = prep.users
+    triggered: list[pd.DataFrame] = []
+
+    dormant = _transitions(prep, params, "dormant", lambda s: s not in _INACTIVE_STAGES)
+    win = dormant.merge(users, on="user_id", how="inner")
+    win = win[
+        (win["lifecycle_stage"] == "dormant")
+        & win["rfm_segment"].map(lambda s: isinstance(s, str) and s.startswith("important_"))
+    ]
+    win = win.assign(
+        start_date=win["transition_date"],
+        since_date=win["transition_date"],
+        reason_zh=[
+            f"{RFM_SEGMENT_LABELS_ZH.get(s, s)}，已 {int(n)} 天未活跃"
+            if pd.notna(n)
+            else f"{RFM_SEGMENT_LABELS_ZH.get(s, s)}，已转入休眠期"
+            for s, n in zip(win["rfm_segment"], win["days_since_last_active"], strict=True)
+        ],
+        action="winback_call",
+        reason_code="important_turned_dormant",
+    )
+    triggered.append(win)
+
+    lo = d - pd.Timedelta(days=params.onboarding_max_days)
+    hi = d - pd.Timedelta(days=params.onboarding_min_days)
+    new = users[users["signup_date"].between(lo, hi)]
+    new = new[new["last_active_date"].isna() | (new["last_active_date"] <= new["signup_date"])]
+    age = (d - new["signup_date"]).dt.days.astype(int)
+    new = new.assign(
+        start_date=new["signup_date"] + pd.Timedelta(days=params.onboarding_min_days),
+        since_date=new["signup_date"],
+        reason_zh=[f"新注册 {n} 天仍未活跃" for n in age],
+        action="onboarding_call",
+        reason_code="signup_inactive",
+    )
+    triggered.append(new)
+
+    mature = _transitions(prep, params, "mature", lambda s: s == "growth")
+    up = mature.merge(users, on="user_id", how="inner")
+    up = up[up["lifecycle_stage"] == "mature"]
+    up = up.assign(
+        start_date=up["transition_date"],
+        since_date=up["transition_date"],
+        reason_zh=[
+            f"已由成长期进入成熟期（近 30 天活跃 {int(n)} 天），可推荐升级"
+            if pd.notna(n)
+            else "已由成长期进入成熟期，可推荐升级"
+            for n in up["active_days_30d"]
+        ],
+        action="upsell",
+        reason_code="turned_mature",
+    )
+    triggered.append(up)
+
+    # A trigger is done once anyone followed the lead up on/after its since_date.
+    cols = ["user_id", "start_date", "since_date", "reason_zh", "action", "reason_code"]
+    trig = pd.concat([t[cols] for t in triggered], ignore_index=True)
+    trig = trig.merge(user_leads, on="user_id", how="left")
+    without_lead = int(trig["lead_id"].isna().sum())
+    trig = trig.merge(trig_leads, on="lead_id", how="inner")
+    done = trig["last_followup_date"].notna() & (trig["last_followup_date"] >= trig["since_date"])
+    trig = trig[~done]
+    overdue = (d - trig["start_date"]).dt.days.clip(lower=0).astype(int)
+    parts.append(
+        pd.DataFrame(
+            {
+                "lead_id": trig["lead_id"].to_numpy(),
+                "action": trig["action"].to_numpy(),
+                "reason_code": trig["reason_code"].to_numpy(),
+                "reason_zh": trig["reason_zh"].to_numpy(),
+                "overdue_days": overdue.to_numpy(),
+            }
+        )
+    )
+
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ITEM_COLUMNS}), without_lead
+    items = pd.concat(parts, ignore_index=True)
+    items["overdue_days"] = items["overdue_days"].astype(int)
+    return items.reset_index(drop=True), without_lead
+
+
+# -- 3. one item per lead ------------------------------------------------------------------
+def collapse_items(items: pd.DataFrame, prep: _Prepared, params: PublishParams) -> pd.DataFrame:
+    """One row per lead: the strongest reason first, a deterministic priority score."""
+    tiers = prep.leads.set_index("lead_id")["lead_tier"]
+    items = items.assign(
+        _weight=items["action"].map(params.action_weights).astype(int),
+        _overdue=items["overdue_days"].clip(upper=params.overdue_cap_days),
+    )
+    items = items.sort_values(
+        ["lead_id", "_weight", "_overdue", "reason_code"],
+        ascending=[True, False, False, True],
+        kind="stable",
+    )
+    items = items.drop_duplicates(["lead_id", "reason_code"])
+    reasons = items.groupby("lead_id", sort=True)["reason_zh"].agg("；".join)
+    top = items.drop_duplicates("lead_id").set_index("lead_id")
+    out = pd.DataFrame(
+        {
+            "lead_id": top.index,
+            "suggested_action": top["action"].to_numpy(),
+            "reason_code": top["reason_code"].to_numpy(),
+            "reason_zh": reasons.reindex(top.index).to_numpy(),
+            "lead_tier": tiers.reindex(top.index).to_numpy(),
+        }
+    )
+    out["priority_score"] = (
+        top["_weight"].to_numpy()
+        + out["lead_tier"].map(params.tier_weights).astype(int).to_numpy()
+        + top["_overdue"].astype(int).to_numpy()
+    )
+    return out.reset_index(drop=True)
+
+
+# -- 4. assignment under capacity ----------------------------------------------------------
+def _fallback(tier: str) -> list[str]:
+    """Matched rep tier first, then the nearest: top->middle->bottom, bottom->middle->top."""
+    order = {"top": ["middle", "bottom"], "middle": ["top", "bottom"], "bottom": ["middle", "top"]}
+    return [tier, *order[tier]]
+
+
+def assign_items(
+    collapsed: pd.DataFrame, owners: pd.Series, reps: pd.DataFrame, params: PublishParams
+) -> tuple[pd.DataFrame, dict[str, int], int]:
+    """Greedy by (priority_score desc, lead_id): owner keeps the lead while they have room.
+
+    A lead whose owner is inactive or missing is reassigned to the rep, among those
+    of the matched tier (then the fallback tiers) with room left, with the most room
+    left (ties -> better rank).  Returns the assigned items (rep_id, assignment),
+    each active rep's backlog and the count of orphaned items nobody had room for.
+    """
+    room = dict(zip(reps["rep_id"], reps["daily_capacity"], strict=True))
+    rank = dict(zip(reps["rep_id"], reps["rep_rank"], strict=True))
+    by_tier: dict[str, list[str]] = {t: [] for t in REP_TIERS}
+    for rep_id, tier in zip(reps["rep_id"], reps["rep_tier"], strict=True):
+        by_tier[tier].append(rep_id)
+    backlog = dict.fromkeys(room, 0)
+    unassigned = 0
+    order = collapsed.sort_values(
+        ["priority_score", "lead_id"], ascending=[False, True], kind="stable"
+    )
+    chosen: list[tuple[str, str, str]] = []
+    for lead_id, tier in zip(order["lead_id"], order["lead_tier"], strict=True):
+        owner = owners.get(lead_id)
+        if owner in room:
+            if room[owner] > 0:
+                room[owner] -= 1
+                chosen.append((lead_id, owner, "owner"))
+            else:
+                backlog[owner] += 1
+            continue
+        pick = None
+        for rep_tier in _fallback(params.tier_match[tier]):
+            free = [r for r in by_tier[rep_tier] if room[r] > 0]
+            if free:
+                pick = min(free, key=lambda r: (-room[r], rank[r]))
+                break
+        if pick is None:
+            unassigned += 1
+            continue
+        room[pick] -= 1
+        chosen.append((lead_id, pick, "reassigned"))
+    assigned = pd.DataFrame(chosen, columns=["lead_id", "rep_id", "assignment"])
+    return collapsed.merge(assigned, on="lead_id", how="inner"), backlog, unassigned
+
+
+# -- 5. rows -------------------------------------------------------------------------------
+def churn_share(lifecycle: pd.DataFrame, day: date) -> float:
+    """Share of users (with a stage on D) whose stage turned dormant or churned on D."""
+    d = pd.Timestamp(day)
+    today = lifecycle[_days(lifecycle["as_of_date"]) == d]
+    if today.empty:
+        return 0.0
+    turned = today["lifecycle_stage"].isin(_INACTIVE_STAGES) & (
+        today["previous_stage"].notna() & (today["previous_stage"] != today["lifecycle_stage"])
+    )
+    return float(turned.sum()) / len(today)
+
+
+def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> BuildResult:
+    """All reps' lists for business day ``day`` (see the module docstring)."""
+    prep = _prepare(inputs, day, params)
+    reps = rank_reps(prep, params)
+    items, without_lead = due_items(prep, params)
+    collapsed = collapse_items(items, prep, params)
+    owners = prep.leads.set_index("lead_id")["owner_rep_id"]
+    assigned, backlog, unassigned = assign_items(collapsed, owners, reps, params)
+
+    leads = prep.leads.set_index("lead_id")
+    users = prep.users.set_index("user_id")
+    rep_names = reps.set_index("rep_id")["rep_name"]
+    rows = assigned.copy()
+    for col in ("user_id", "company_name", "contact_name", "phone", "email"):
+        rows[col] = _lookup(rows["lead_id"], leads[col])
+    for col in ("last_followup_date", "next_followup_date"):
+        rows[col] = [_iso(v) for v in _lookup(rows["lead_id"], leads[col])]
+    for col in ("rfm_segment", "lifecycle_stage"):
+        rows[col] = _lookup(rows["user_id"], users[col])
+    rows["rfm_segment_zh"] = [RFM_SEGMENT_LABELS_ZH.get(v) for v in rows["rfm_segment"]]
+    rows["lifecycle_stage_zh"] = [LIFECYCLE_LABELS_ZH.get(v) for v in rows["lifecycle_stage"]]
+    rows["suggested_action_zh"] = [ACTION_LABELS_ZH[v] for v in rows["suggested_action"]]
+    rows["rep_name"] = _lookup(rows["rep_id"], rep_names)
+    rows["business_date"] = day.isoformat()
+    rows = rows.sort_values(
+        ["rep_id", "priority_score", "lead_id"], ascending=[True, False, True], kind="stable"
+    )
+    rows["priority"] = rows.groupby("rep_id").cumcount() + 1
+    rows = rows[list(LIST_COLUMNS)].reset_index(drop=True)
+    rows = rows.astype(object).where(rows.notna(), None)
+    rows["priority"] = rows["priority"].astype(int)
+    rows["priority_score"] = rows["priority_score"].astype(int)
+
+    counts = rows.groupby("rep_id").size()
+    reps = reps.assign(
+        rows=reps["rep_id"].map(counts).fillna(0).astype(int),
+        backlog=reps["rep_id"].map(backlog).fillna(0).astype(int),
+    )
+    return BuildResult(
+        business_date=day,
+        rows=rows,
+        reps=reps.reset_index(drop=True),
+        unassigned=unassigned,
+        triggers_without_lead=without_lead,
+        churn_share=churn_share(inputs.lifecycle, day),
+    )
+
+
+def lifecycle_window_start(day: date, params: PublishParams) -> date:
+    """First day of lifecycle history :func:`build_lists` needs (for the warehouse query)."""
+    return day - timedelta(days=params.trigger_window_days - 1)

@@ -1,0 +1,217 @@
+"""Fixed vocabularies of the sample sources: names, places, enums, note templates.
+
+Kept apart from the simulation so the shapes of the data (what values can occur)
+can be read in one place, and so tests can assert that every enum value occurs.
+Enum tuples are in SPEC §1 order; the simulation stores indexes into them.
+"""
+
+from __future__ import annotations
+
+# --- SPEC enums --------------------------------------------------------------
+
+SOURCE_CHANNELS = ("crawl", "sem", "organic", "referral", "cold_call", "event")
+LEAD_STATUSES = ("new", "contacted", "qualified", "member", "signed", "lost")
+FOLLOWUP_CHANNELS = ("phone", "wechat", "email", "visit")
+FOLLOWUP_OUTCOMES = ("no_answer", "interested", "not_interested", "callback", "converted")
+CONTRACT_PLANS = ("basic", "pro", "enterprise")
+CONTRACT_STATUSES = ("active", "expired", "cancelled")
+PLATFORMS = ("web", "ios", "android", "miniprogram")
+
+#: The tracking plan (SPEC §1.2), in a fixed order: the simulation stores codes.
+EVENT_TYPES = (
+    "signup",
+    "login",
+    "page_view",
+    "search",
+    "listing_published",
+    "listing_updated",
+    "profile_updated",
+    "inquiry_sent",
+    "feature_used",
+    "order_paid",
+)
+#: Types the collector receives but the tracking plan does not know (quarantined).
+UNKNOWN_EVENT_TYPES = ("ad_click", "share_clicked", "app_crash", "video_play")
+
+# --- event properties --------------------------------------------------------
+
+PAGE_PATHS = (
+    "/",
+    "/search",
+    "/listings",
+    "/listings/new",
+    "/listings/detail",
+    "/messages",
+    "/orders",
+    "/account/profile",
+    "/account/company",
+    "/pricing",
+    "/membership",
+    "/help",
+    "/dashboard",
+    "/reports",
+)
+SEARCH_QUERIES = (
+    "钢材",
+    "不锈钢管",
+    "五金配件",
+    "包装材料",
+    "纸箱定制",
+    "LED灯",
+    "塑料颗粒",
+    "纺织面料",
+    "电子元器件",
+    "化工原料",
+    "二手设备",
+    "物流服务",
+    "注塑机",
+    "食品添加剂",
+    "汽车配件",
+    "劳保用品",
+    "办公家具",
+    "CNC加工",
+    "太阳能板",
+    "锂电池",
+)
+FEATURES = (
+    "bulk_upload",
+    "data_report",
+    "smart_match",
+    "im_chat",
+    "price_alert",
+    "export_excel",
+    "vr_showroom",
+    "ai_copywriting",
+)
+
+# --- people and companies -----------------------------------------------------
+
+SURNAMES = (
+    ("王", "wang"), ("李", "li"), ("张", "zhang"), ("刘", "liu"), ("陈", "chen"),
+    ("杨", "yang"), ("黄", "huang"), ("赵", "zhao"), ("吴", "wu"), ("周", "zhou"),
+    ("徐", "xu"), ("孙", "sun"), ("马", "ma"), ("朱", "zhu"), ("胡", "hu"),
+    ("郭", "guo"), ("何", "he"), ("高", "gao"), ("林", "lin"), ("罗", "luo"),
+    ("郑", "zheng"), ("梁", "liang"), ("谢", "xie"), ("宋", "song"), ("唐", "tang"),
+    ("韩", "han"), ("冯", "feng"), ("邓", "deng"), ("曹", "cao"), ("彭", "peng"),
+)  # fmt: skip
+GIVEN_NAMES = (
+    ("伟", "wei"), ("芳", "fang"), ("娜", "na"), ("敏", "min"), ("静", "jing"),
+    ("丽", "li"), ("强", "qiang"), ("磊", "lei"), ("军", "jun"), ("洋", "yang"),
+    ("勇", "yong"), ("艳", "yan"), ("杰", "jie"), ("娟", "juan"), ("涛", "tao"),
+    ("明", "ming"), ("超", "chao"), ("秀英", "xiuying"), ("霞", "xia"), ("平", "ping"),
+    ("刚", "gang"), ("桂英", "guiying"), ("建华", "jianhua"), ("晓东", "xiaodong"),
+    ("海燕", "haiyan"), ("志强", "zhiqiang"), ("丹", "dan"), ("鹏", "peng"),
+    ("浩", "hao"), ("婷", "ting"), ("文博", "wenbo"), ("子涵", "zihan"),
+)  # fmt: skip
+
+#: 64 brand characters: a company's 4-character brand is a bijection of its id
+#: (64**4 = 2**24 names), so two different companies never share a name and any
+#: two leads with one name are the same company (a deliberate duplicate).
+BRAND_CHARS = (
+    ("华", "hua"), ("星", "xing"), ("达", "da"), ("瑞", "rui"), ("鑫", "xin"),
+    ("盛", "sheng"), ("鼎", "ding"), ("恒", "heng"), ("泰", "tai"), ("信", "xin"),
+    ("宏", "hong"), ("远", "yuan"), ("金", "jin"), ("利", "li"), ("博", "bo"),
+    ("通", "tong"), ("汇", "hui"), ("丰", "feng"), ("嘉", "jia"), ("诚", "cheng"),
+    ("安", "an"), ("德", "de"), ("顺", "shun"), ("兴", "xing"), ("隆", "long"),
+    ("佳", "jia"), ("创", "chuang"), ("立", "li"), ("凯", "kai"), ("新", "xin"),
+    ("源", "yuan"), ("海", "hai"), ("天", "tian"), ("和", "he"), ("永", "yong"),
+    ("昌", "chang"), ("宇", "yu"), ("晨", "chen"), ("锐", "rui"), ("优", "you"),
+    ("科", "ke"), ("中", "zhong"), ("联", "lian"), ("东", "dong"), ("方", "fang"),
+    ("正", "zheng"), ("万", "wan"), ("众", "zhong"), ("亿", "yi"), ("聚", "ju"),
+    ("合", "he"), ("益", "yi"), ("腾", "teng"), ("飞", "fei"), ("康", "kang"),
+    ("乐", "le"), ("美", "mei"), ("欣", "xin"), ("启", "qi"), ("航", "hang"),
+    ("智", "zhi"), ("云", "yun"), ("峰", "feng"), ("光", "guang"),
+)  # fmt: skip
+
+#: (province, city, city in pinyin, sales region, relative weight)
+PLACES = (
+    ("浙江省", "杭州市", "Hangzhou", "华东", 8),
+    ("浙江省", "宁波市", "Ningbo", "华东", 5),
+    ("浙江省", "温州市", "Wenzhou", "华东", 4),
+    ("浙江省", "金华市", "Jinhua", "华东", 4),
+    ("江苏省", "苏州市", "Suzhou", "华东", 7),
+    ("江苏省", "南京市", "Nanjing", "华东", 4),
+    ("江苏省", "无锡市", "Wuxi", "华东", 4),
+    ("上海市", "上海市", "Shanghai", "华东", 7),
+    ("安徽省", "合肥市", "Hefei", "华东", 3),
+    ("山东省", "青岛市", "Qingdao", "华东", 4),
+    ("山东省", "济南市", "Jinan", "华东", 3),
+    ("福建省", "厦门市", "Xiamen", "华南", 3),
+    ("福建省", "泉州市", "Quanzhou", "华南", 4),
+    ("广东省", "广州市", "Guangzhou", "华南", 7),
+    ("广东省", "深圳市", "Shenzhen", "华南", 8),
+    ("广东省", "东莞市", "Dongguan", "华南", 6),
+    ("广东省", "佛山市", "Foshan", "华南", 5),
+    ("北京市", "北京市", "Beijing", "华北", 5),
+    ("天津市", "天津市", "Tianjin", "华北", 3),
+    ("河北省", "石家庄市", "Shijiazhuang", "华北", 2),
+    ("河南省", "郑州市", "Zhengzhou", "华中", 3),
+    ("湖北省", "武汉市", "Wuhan", "华中", 3),
+    ("湖南省", "长沙市", "Changsha", "华中", 3),
+    ("江西省", "南昌市", "Nanchang", "华中", 2),
+    ("四川省", "成都市", "Chengdu", "西南", 4),
+    ("重庆市", "重庆市", "Chongqing", "西南", 3),
+    ("云南省", "昆明市", "Kunming", "西南", 1),
+    ("陕西省", "西安市", "Xian", "西北", 2),
+    ("辽宁省", "沈阳市", "Shenyang", "东北", 2),
+    ("辽宁省", "大连市", "Dalian", "东北", 2),
+)
+REGIONS = ("华东", "华南", "华北", "华中", "西南", "西北", "东北")
+
+#: (industry code, word in a Chinese company name, word in an English name)
+INDUSTRIES = (
+    ("manufacturing", "实业", "Industrial"),
+    ("machinery", "机械", "Machinery"),
+    ("electronics", "电子", "Electronics"),
+    ("textiles", "纺织", "Textile"),
+    ("chemicals", "化工", "Chemical"),
+    ("wholesale", "贸易", "Trading"),
+    ("logistics", "物流", "Logistics"),
+    ("building_materials", "建材", "Building Materials"),
+    ("food", "食品", "Food"),
+    ("software", "科技", "Technology"),
+    ("packaging", "包装", "Packaging"),
+    ("auto_parts", "汽配", "Auto Parts"),
+)
+
+MOBILE_PREFIXES = ("138", "139", "136", "158", "186", "177", "188", "150", "137", "159")
+
+SALES_TEAMS = ("电销一组", "电销二组", "大客户组", "续费组")
+
+# --- follow-up notes, one list per outcome (FOLLOWUP_OUTCOMES order) ----------
+
+FOLLOWUP_NOTES = (
+    (  # no_answer
+        "电话未接通，稍后再拨",
+        "无人接听",
+        "号码占线，明天再联系",
+        "微信未回复",
+        "邮件已发送，暂无回复",
+    ),
+    (  # interested
+        "对专业版感兴趣，约下周演示",
+        "客户想了解批量上架功能",
+        "已发送报价单，客户在内部评估",
+        "老板有意向，需要看案例",
+        "咨询企业版价格和服务范围",
+    ),
+    (  # not_interested
+        "暂无需求",
+        "客户表示预算不足",
+        "已在使用其他平台",
+        "明确拒绝，不要再打扰",
+    ),
+    (  # callback
+        "客户要求下周三回电",
+        "负责人出差，月底再联系",
+        "客户在开会，约下午回电",
+        "需要和老板商量后回复",
+    ),
+    (  # converted
+        "已签约，合同已回传",
+        "付款完成，开通会员",
+        "客户确认购买，已发合同",
+    ),
+)
+RENEWAL_NOTE = "续约成功"
+NO_RENEWAL_NOTE = "客户暂不续约"

@@ -1,0 +1,1 @@
+"""Transformations: running the dbt project (``userops.transform.dbt``)."""

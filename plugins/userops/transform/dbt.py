@@ -1,0 +1,233 @@
+"""Run dbt in-process against a warehouse target.
+
+Why in-process (``dbt.cli.main.dbtRunner``) rather than a ``dbt`` subprocess: the
+caller gets structured results (which nodes failed and why) without parsing logs,
+and an Airflow task or test needs nothing on ``PATH``.
+
+Connection settings reach ``dbt_project/profiles.yml`` only through environment
+variables (``WarehouseTarget.dbt_env()``), set for the duration of one invocation
+and restored afterwards. DuckDB allows one writer per file, so a DuckDB run holds
+:func:`userops.warehouse.duckdb_lock` for its whole duration; do not call this while
+the same process holds an open :class:`~userops.warehouse.Warehouse` on that file
+(the lock is per open file, so that would wait forever).
+
+dbt keeps global state per invocation, so invocations in one process are
+serialised by a module lock; parallel work belongs in separate processes, each
+with its own ``target_path``/``log_path`` so artefacts never clash.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from userops.config import DBT_PROJECT_DIR, WarehouseTarget
+from userops.warehouse import duckdb_lock
+from userops.windows import BusinessDay
+
+__all__ = [
+    "DBT_PROJECT_DIR",
+    "DbtError",
+    "DbtNodeResult",
+    "DbtRunSummary",
+    "build",
+    "run_dbt",
+]
+
+#: Statuses that make a run unsuccessful (``warn`` and ``skipped`` do not by themselves).
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+
+_INVOCATION_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class DbtNodeResult:
+    """Outcome of one node (model, test, unit test, seed...) in a dbt run."""
+
+    unique_id: str
+    status: str
+    message: str | None = None
+    failures: int | None = None
+    execution_time: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        return self.status in FAILED_STATUSES
+
+
+@dataclass(frozen=True)
+class DbtRunSummary:
+    """What one dbt invocation did; ``result`` is dbt's own result object."""
+
+    args: tuple[str, ...]
+    success: bool
+    nodes: tuple[DbtNodeResult, ...] = ()
+    exception: BaseException | None = None
+    result: Any = field(default=None, repr=False)
+
+    @property
+    def failed_nodes(self) -> tuple[DbtNodeResult, ...]:
+        return tuple(n for n in self.nodes if n.failed)
+
+    def count(self, status: str) -> int:
+        """Number of nodes with ``status`` (``success``, ``pass``, ``warn``, ``error``...)."""
+        return sum(1 for n in self.nodes if n.status == status)
+
+    def status_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for n in self.nodes:
+            counts[n.status] = counts.get(n.status, 0) + 1
+        return counts
+
+
+class DbtError(RuntimeError):
+    """A dbt invocation did not succeed; ``summary.failed_nodes`` says which nodes."""
+
+    def __init__(self, summary: DbtRunSummary):
+        self.summary = summary
+        lines = [f"dbt {' '.join(summary.args[:1])} failed"]
+        for node in summary.failed_nodes:
+            msg = (node.message or "").strip().replace("\n", " ")
+            lines.append(f"  {node.status.upper()} {node.unique_id}: {msg[:500]}")
+        if summary.exception is not None:
+            lines.append(f"  exception: {type(summary.exception).__name__}: {summary.exception}")
+        if len(lines) == 1:
+            lines.append("  (no failing node reported; see the dbt log)")
+        super().__init__("\n".join(lines))
+
+
+@contextlib.contextmanager
+def _environ(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block, then restore them."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def _node_results(result: Any) -> tuple[DbtNodeResult, ...]:
+    """Per-node outcomes of a run-like command; other commands have none."""
+    nodes: list[DbtNodeResult] = []
+    for r in getattr(result, "results", None) or ():
+        node = getattr(r, "node", None)
+        status = getattr(r, "status", "")
+        nodes.append(
+            DbtNodeResult(
+                unique_id=getattr(node, "unique_id", "?"),
+                status=str(getattr(status, "value", status)).lower(),
+                message=getattr(r, "message", None),
+                failures=getattr(r, "failures", None),
+                execution_time=float(getattr(r, "execution_time", 0.0) or 0.0),
+            )
+        )
+    return tuple(nodes)
+
+
+def dbt_command(
+    args: Sequence[str],
+    target: WarehouseTarget,
+    vars: Mapping[str, Any] | None = None,
+    project_dir: Path = DBT_PROJECT_DIR,
+    target_path: Path | None = None,
+    log_path: Path | None = None,
+) -> list[str]:
+    """The full argument list of one invocation (subcommand first, then our flags)."""
+    if not args:
+        raise ValueError("run_dbt needs a dbt subcommand, e.g. ['build']")
+    cmd = [
+        *args,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target",
+        target.dbt_target,
+    ]
+    if vars:
+        cmd += ["--vars", json.dumps(dict(vars), sort_keys=True, default=str)]
+    if target_path is not None:
+        cmd += ["--target-path", str(target_path)]
+    if log_path is not None:
+        cmd += ["--log-path", str(log_path)]
+    return cmd
+
+
+def run_dbt(
+    args: Sequence[str],
+    target: WarehouseTarget,
+    vars: Mapping[str, Any] | None = None,
+    project_dir: Path = DBT_PROJECT_DIR,
+    *,
+    target_path: Path | None = None,
+    log_path: Path | None = None,
+    raise_on_failure: bool = True,
+) -> DbtRunSummary:
+    """Invoke dbt (``args`` = subcommand and its selection flags) on ``target``.
+
+    ``target_path``/``log_path`` default to dbt's own (``target/`` and ``logs/`` in
+    the project dir, or ``DBT_TARGET_PATH``/``DBT_LOG_PATH``); pass separate ones
+    for runs that may overlap. Raises :class:`DbtError` when dbt reports failure,
+    unless ``raise_on_failure`` is false.
+    """
+    from dbt.cli.main import dbtRunner  # heavy import, only when dbt actually runs
+
+    cmd = dbt_command(args, target, vars, project_dir, target_path, log_path)
+    env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", **target.dbt_env()}
+    with contextlib.ExitStack() as stack:
+        if target.is_duckdb:
+            assert target.duckdb_path is not None
+            stack.enter_context(duckdb_lock(target.duckdb_path))
+        stack.enter_context(_INVOCATION_LOCK)
+        stack.enter_context(_environ(env))
+        res = dbtRunner().invoke(cmd)
+    summary = DbtRunSummary(
+        args=tuple(args),
+        success=bool(res.success),
+        nodes=_node_results(res.result),
+        exception=res.exception,
+        result=res.result,
+    )
+    if raise_on_failure and not summary.success:
+        raise DbtError(summary)
+    return summary
+
+
+def build(
+    day: BusinessDay,
+    target: WarehouseTarget,
+    extra_vars: Mapping[str, Any] | None = None,
+    *,
+    select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    full_refresh: bool = False,
+    project_dir: Path = DBT_PROJECT_DIR,
+    target_path: Path | None = None,
+    log_path: Path | None = None,
+) -> DbtRunSummary:
+    """``dbt build`` for business day ``day`` (models, tests, unit tests).
+
+    ``extra_vars`` are the settings' dbt vars (``Settings.dbt_vars``); the day's
+    as-of vars are merged over them, so a run can never be told a different date
+    than the one it builds.
+    """
+    args = ["build"]
+    if select:
+        args += ["--select", *select]
+    if exclude:
+        args += ["--exclude", *exclude]
+    if full_refresh:
+        args.append("--full-refresh")
+    merged = {**dict(extra_vars or {}), **day.dbt_vars()}
+    return run_dbt(args, target, merged, project_dir, target_path=target_path, log_path=log_path)

@@ -1,0 +1,238 @@
+"""Event extract/load on both warehouses: quarantine, windows, history, reruns, gzip."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from loadtest_sources import D1, events_snapshot, query, write_partition
+from userops.config import WarehouseTarget
+from userops.load.batches import LoadIntegrityError
+from userops.load.events import load_events
+from userops.warehouse import Warehouse
+from userops.windows import BusinessDay
+
+DAY = BusinessDay(D1, "Asia/Shanghai")  # received partitions: 2026-02-28, 2026-03-01
+
+
+def event(event_id: object = "e1", event_type: str = "login", **over: object) -> str:
+    obj: dict[str, object] = {
+        "event_id": event_id,
+        "user_id": "u1",
+        "event_type": event_type,
+        "occurred_at": "2026-03-01T09:30:00+08:00",
+        "received_at": "2026-03-01T01:31:00Z",
+        "platform": "web",
+        "properties": {"path": "/home"},
+    }
+    obj.update(over)
+    return json.dumps({k: v for k, v in obj.items() if v is not ...}, ensure_ascii=False)
+
+
+#: (line, expected quarantine reason or None for a good row), in file order.
+MIXED_LINES: list[tuple[str | bytes, str | None]] = [
+    (event(101, user_id=7), None),  # numeric ids are stringified
+    ("", "empty_line"),
+    ("   ", "empty_line"),
+    ('{"event_id": "e1", ', "invalid_json"),
+    ("[1, 2]", "not_an_object"),
+    ('"just a string"', "not_an_object"),
+    (event("e3", user_id=...), "missing_field:user_id"),
+    (event(""), "missing_field:event_id"),
+    (event("e4", occurred_at=None), "missing_field:occurred_at"),
+    (event("e5", "page_veiw"), "unknown_event_type:page_veiw"),
+    (event("e6", occurred_at="2026-03-01 10:00:00"), "bad_timestamp:occurred_at"),  # no offset
+    (event("e7", received_at="yesterday"), "bad_timestamp:received_at"),
+    (event("e8", "order_paid", properties={"amount": 10}), "bad_property:order_id"),
+    (event("e9", "order_paid", properties={"order_id": "o9", "amount": "abc"}), "bad_property:amount"),
+    (event("e10", properties=[1]), "bad_property:properties"),
+    (event("e11", "order_paid").replace('{"path": "/home"}', '{"order_id": "o", "amount": NaN}'), "invalid_json"),
+    (event({"id": 1}), "bad_field:event_id"),
+    (event("e12", platform=3), "bad_field:platform"),
+    (event("e13", properties={"q": "a\u0000b"}), "nul_character"),
+    (b'{"event_id": "e14", "user_id": "\xff\xfe"}', "invalid_encoding"),
+    (event("e15", properties={"q": "x"}).replace('"x"', '"\\ud800"'), "invalid_encoding"),
+    (event("e16", "order_paid", properties={"order_id": 9, "amount": "99.50", "currency": "CNY"}), None),
+    (event("e17", "search", properties={"query": "钢材 供应商"}, platform=None), None),
+    (event(101, user_id=7), None),  # a duplicate delivery stays in raw
+    (event("e18", properties=None), None),
+]  # fmt: skip
+
+
+def test_every_bad_line_is_quarantined_with_reason_and_line_number(
+    any_target: WarehouseTarget, tmp_path: Path
+) -> None:
+    root = tmp_path / "events"
+    write_partition(root, D1, "part-0000.jsonl", [line for line, _ in MIXED_LINES])
+
+    result = load_events(str(root), any_target, DAY)
+
+    expected_bad = [(n, r) for n, (_, r) in enumerate(MIXED_LINES, start=1) if r is not None]
+    expected_good = [n for n, (_, r) in enumerate(MIXED_LINES, start=1) if r is None]
+    quarantined = query(
+        any_target, "select _line_number, reason from raw.events__quarantine order by 1"
+    )
+    assert quarantined == expected_bad
+    good = query(any_target, "select _line_number from raw.events__events order by 1")
+    assert [n for (n,) in good] == expected_good
+    assert result.rows_read == len(MIXED_LINES) == result.rows_loaded + result.rows_quarantined
+    assert (result.rows_loaded, result.rows_quarantined) == (len(expected_good), len(expected_bad))
+    assert result.detail["quarantine_reasons"]["empty_line"] == 2
+    assert json.loads(json.dumps(result.to_dict()))["file_count"] == 1
+
+    q = query(
+        any_target,
+        "select source, raw_text, _partition_date, _source_file, _batch_id "
+        "from raw.events__quarantine where _line_number = 4",
+    )
+    assert q == [
+        ("events", '{"event_id": "e1", ', date(2026, 3, 1), "dt=2026-03-01/part-0000.jsonl", "events:2026-03-01")
+    ]  # fmt: skip
+    nul = query(any_target, "select raw_text from raw.events__quarantine where _line_number = 19")
+    assert "\\u0000" in nul[0][0]
+
+    rows = query(
+        any_target,
+        "select event_id, user_id, event_type, occurred_at, received_at, occurred_at_raw, "
+        "platform, cast(properties as varchar) from raw.events__events where _line_number = 1",
+    )
+    assert rows[0][:7] == (
+        "101",
+        "7",
+        "login",
+        datetime(2026, 3, 1, 1, 30),  # 09:30 +08:00 -> UTC, naive
+        datetime(2026, 3, 1, 1, 31),
+        "2026-03-01T09:30:00+08:00",
+        "web",
+    )
+    assert json.loads(rows[0][7]) == {"path": "/home"}
+    paid = query(
+        any_target,
+        "select event_id, cast(properties as varchar) from raw.events__events "
+        "where event_type = 'order_paid'",
+    )
+    assert paid[0][0] == "e16"
+    assert json.loads(paid[0][1]) == {"order_id": 9, "amount": "99.50", "currency": "CNY"}
+    assert query(any_target, "select count(*) from raw.events__events where event_id = '101'") == [
+        (2,)
+    ]
+    assert query(
+        any_target, "select properties, platform from raw.events__events where event_id = 'e18'"
+    ) == [(None, "web")]
+
+
+def test_gzip_and_plain_files_and_crlf(any_target: WarehouseTarget, tmp_path: Path) -> None:
+    root = tmp_path / "events"
+    write_partition(root, D1, "part-0000.jsonl.gz", [event("g1"), event("g2"), "{"], gz=True)
+    write_partition(root, D1, "part-0001.jsonl", [event("p1") + "\r", event("p2")])
+    write_partition(root, D1, "_SUCCESS", ["marker, not data"])
+    (root / "dt=2026-03-01" / ".part-0002.jsonl.tmp").write_text("in flight\n")
+
+    result = load_events(str(root), any_target, DAY)
+
+    assert result.files == ["dt=2026-03-01/part-0000.jsonl.gz", "dt=2026-03-01/part-0001.jsonl"]
+    assert (result.rows_read, result.rows_loaded, result.rows_quarantined) == (5, 4, 1)
+    assert query(
+        any_target, "select event_id, _source_file, _line_number from raw.events__events order by 1"
+    ) == [
+        ("g1", "dt=2026-03-01/part-0000.jsonl.gz", 1),
+        ("g2", "dt=2026-03-01/part-0000.jsonl.gz", 2),
+        ("p1", "dt=2026-03-01/part-0001.jsonl", 1),
+        ("p2", "dt=2026-03-01/part-0001.jsonl", 2),
+    ]
+    assert query(any_target, "select reason, _line_number from raw.events__quarantine") == [
+        ("invalid_json", 3)
+    ]
+
+
+def _history(root: Path) -> None:
+    for d in ["2026-02-20", "2026-02-25", "2026-02-28", "2026-03-01", "2026-03-02"]:
+        write_partition(root, date.fromisoformat(d), "part-0000.jsonl", [event(f"e-{d}"), "oops"])
+
+
+def _partitions(target: WarehouseTarget) -> list[tuple[str, str]]:
+    rows = query(target, "select _partition_date, _batch_id from raw.events__events order by 1")
+    return [(d.isoformat(), b) for d, b in rows]
+
+
+def test_first_run_loads_history_then_windows(any_target: WarehouseTarget, tmp_path: Path) -> None:
+    root = tmp_path / "events"
+    _history(root)
+
+    first = load_events(str(root), any_target, DAY)
+    assert first.detail["mode"] == "initial"
+    # everything up to the last received partition of D1 (2026-03-01), nothing later
+    assert first.partitions == ["2026-02-20", "2026-02-25", "2026-02-28", "2026-03-01"]
+    assert (first.rows_read, first.rows_loaded, first.rows_quarantined) == (8, 4, 4)
+
+    nxt = load_events(str(root), any_target, BusinessDay(date(2026, 3, 2)))
+    assert nxt.detail["mode"] == "window"
+    assert nxt.partitions == ["2026-03-01", "2026-03-02"]
+    assert _partitions(any_target) == [
+        ("2026-02-20", "events:2026-03-01"),
+        ("2026-02-25", "events:2026-03-01"),
+        ("2026-02-28", "events:2026-03-01"),
+        ("2026-03-01", "events:2026-03-02"),
+        ("2026-03-02", "events:2026-03-02"),
+    ]
+    assert query(any_target, "select count(*) from raw.events__quarantine") == [(5,)]
+
+    # A partition delivered late for an old date is only picked up by a full load.
+    write_partition(root, date(2026, 2, 10), "part-0000.jsonl", [event("late")])
+    normal = load_events(str(root), any_target, BusinessDay(date(2026, 3, 2)))
+    assert "2026-02-10" not in normal.partitions
+    full = load_events(str(root), any_target, BusinessDay(date(2026, 3, 2)), full=True)
+    assert full.detail["mode"] == "full" and full.partitions[0] == "2026-02-10"
+    assert full.rows_read == 11 and len(_partitions(any_target)) == 6
+
+    # Missing partitions are reported and leave landed data alone.
+    before = events_snapshot(any_target)
+    gap = load_events(str(root), any_target, BusinessDay(date(2026, 3, 5)))
+    assert gap.detail["missing_partitions"] == ["2026-03-04", "2026-03-05"]
+    assert gap.rows_read == 0 and events_snapshot(any_target) == before
+
+
+def test_three_reruns_leave_identical_raw_tables(
+    any_target: WarehouseTarget, tmp_path: Path
+) -> None:
+    root = tmp_path / "events"
+    _history(root)
+    write_partition(root, D1, "part-0001.jsonl", [line for line, _ in MIXED_LINES])
+    load_events(str(root), any_target, BusinessDay(date(2026, 2, 28)))  # initial history
+
+    snaps = []
+    for _ in range(3):
+        load_events(str(root), any_target, DAY)
+        snaps.append(events_snapshot(any_target))
+    assert snaps[0] == snaps[1] == snaps[2]
+    assert len(snaps[0][0]) > 0 and len(snaps[0][1]) > 0
+    assert query(
+        any_target,
+        "select batch_id, count(*) from meta.load_batches group by batch_id order by 1",
+    ) == [("events:2026-02-28", 1), ("events:2026-03-01", 1)]
+
+
+def test_count_mismatch_rolls_back(
+    duckdb_target: WarehouseTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: a bulk path that silently drops a row must fail the batch."""
+    root = tmp_path / "events"
+    write_partition(root, D1, "part-0000.jsonl", [event("a"), event("b")])
+    original = Warehouse.bulk_insert
+
+    def lossy(self: Warehouse, table: str, data):  # type: ignore[no-untyped-def]
+        return original(self, table, data.slice(1) if table == "raw.events__events" else data)
+
+    monkeypatch.setattr(Warehouse, "bulk_insert", lossy)
+    with pytest.raises(LoadIntegrityError, match="read 2 lines"):
+        load_events(str(root), duckdb_target, DAY)
+    monkeypatch.undo()
+    assert query(duckdb_target, "select count(*) from raw.events__events") == [(0,)]
+    assert query(duckdb_target, "select count(*) from meta.load_batches") == [(0,)]
+
+
+def test_missing_events_root_fails_loudly(duckdb_target: WarehouseTarget, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        load_events(str(tmp_path / "nowhere"), duckdb_target, DAY)

@@ -1,0 +1,254 @@
+"""A tiny hand-made world for the outreach-list tests: reps, leads, follow-ups, marts.
+
+``World`` builds frames shaped like the staging views and marts the list reads,
+with sensible defaults so each test states only what it is about.  The same
+frames can be written into a throwaway warehouse (``write_world``) to test the
+warehouse path with identical data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+from userops.publish.build import PublishInputs
+from userops.warehouse import Warehouse
+
+D = date(2024, 5, 15)
+
+
+def days_ago(n: int, day: date = D) -> date:
+    return day - timedelta(days=n)
+
+
+#: Column -> SQL type of the hand-made input tables (the documented columns).
+TABLES: dict[str, dict[str, str]] = {
+    "staging.stg_crm__sales_reps": {
+        "rep_id": "varchar", "rep_name": "varchar", "rep_email": "varchar", "team": "varchar",
+        "region": "varchar", "hired_at": "timestamp", "is_active": "boolean",
+        "daily_capacity": "integer", "updated_at": "timestamp",
+    },
+    "staging.stg_crm__leads": {
+        "lead_id": "varchar", "company_name": "varchar", "company_name_normalized": "varchar",
+        "contact_name": "varchar", "phone": "varchar", "email": "varchar", "industry": "varchar",
+        "company_size": "integer", "province": "varchar", "city": "varchar",
+        "source_channel": "varchar", "user_id": "varchar", "lead_status": "varchar",
+        "owner_rep_id": "varchar", "created_at": "timestamp", "created_date": "date",
+        "updated_at": "timestamp", "is_deleted": "boolean",
+    },
+    "staging.stg_crm__followups": {
+        "followup_id": "varchar", "lead_id": "varchar", "rep_id": "varchar", "channel": "varchar",
+        "outcome": "varchar", "note": "varchar", "next_followup_at": "timestamp",
+        "occurred_at": "timestamp", "occurred_date": "date", "updated_at": "timestamp",
+    },
+    "staging.stg_crm__contracts": {
+        "contract_id": "varchar", "lead_id": "varchar", "user_id": "varchar", "plan": "varchar",
+        "amount_cny": "numeric(18,2)", "signed_at": "timestamp", "signed_date": "date",
+        "starts_at": "timestamp", "ends_at": "timestamp", "contract_status": "varchar",
+        "updated_at": "timestamp",
+    },
+    "marts.users": {
+        "as_of_date": "date", "user_id": "varchar", "lead_id": "varchar",
+        "company_name": "varchar", "owner_rep_id": "varchar", "signup_date": "date",
+        "first_active_date": "date", "last_active_date": "date", "tenure_days": "integer",
+        "days_since_last_active": "integer", "lifecycle_stage": "varchar",
+        "rfm_segment": "varchar", "lead_tier": "varchar", "is_paying": "boolean",
+    },
+    "marts.user_lifecycle_daily": {
+        "user_id": "varchar", "as_of_date": "date", "lifecycle_stage": "varchar",
+        "previous_stage": "varchar", "is_stage_changed": "boolean", "tenure_days": "integer",
+        "days_since_last_active": "integer", "active_days_30d": "integer",
+    },
+    "marts.lead_scores": {
+        "lead_id": "varchar", "user_id": "varchar", "owner_rep_id": "varchar",
+        "source_channel": "varchar", "score": "double precision", "lead_tier": "varchar",
+        "as_of_date": "date",
+    },
+}  # fmt: skip
+
+
+def _utc(day: date, hour: int = 10) -> datetime:
+    """``hour`` o'clock Shanghai time on ``day`` as a naive UTC timestamp (as staging stores it)."""
+    return datetime(day.year, day.month, day.day, hour) - timedelta(hours=8)
+
+
+@dataclass
+class World:
+    """Hand-made inputs of one business day ``day``."""
+
+    day: date = D
+    reps: list[dict[str, Any]] = field(default_factory=list)
+    leads: list[dict[str, Any]] = field(default_factory=list)
+    followups: list[dict[str, Any]] = field(default_factory=list)
+    contracts: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
+    lifecycle: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+
+    def rep(
+        self, rep_id: str, *, active: bool = True, capacity: int | None = 10, **kw: Any
+    ) -> World:
+        self.reps.append(
+            {
+                "rep_id": rep_id,
+                "rep_name": kw.get("name", f"销售{rep_id}"),
+                "rep_email": kw.get("email", f"{rep_id.lower()}@example.com"),
+                "team": "east", "region": "华东", "hired_at": datetime(2023, 1, 1),
+                "is_active": active, "daily_capacity": capacity, "updated_at": datetime(2024, 1, 1),
+            }
+        )  # fmt: skip
+        return self
+
+    def lead(
+        self,
+        lead_id: str,
+        owner: str | None,
+        *,
+        tier: str | None = "B",
+        status: str = "contacted",
+        user_id: str | None = None,
+        created: date = date(2024, 1, 2),
+        deleted: bool = False,
+    ) -> World:
+        self.leads.append(
+            {
+                "lead_id": lead_id, "company_name": f"{lead_id} 科技有限公司",
+                "company_name_normalized": f"{lead_id} 科技", "contact_name": f"联系人{lead_id}",
+                "phone": "+8613800000000", "email": f"{lead_id.lower()}@corp.example.cn",
+                "industry": "制造", "company_size": 50, "province": "浙江", "city": "杭州",
+                "source_channel": "sem", "user_id": user_id, "lead_status": status,
+                "owner_rep_id": owner, "created_at": _utc(created), "created_date": created,
+                "updated_at": _utc(created), "is_deleted": deleted,
+            }
+        )  # fmt: skip
+        if tier is not None:
+            self.scores.append(
+                {"lead_id": lead_id, "user_id": user_id, "owner_rep_id": owner,
+                 "source_channel": "sem", "score": 50.0, "lead_tier": tier, "as_of_date": self.day}
+            )  # fmt: skip
+        return self
+
+    def followup(
+        self, lead_id: str, on: date, *, rep_id: str = "R1", next_on: date | None = None
+    ) -> World:
+        n = len(self.followups) + 1
+        self.followups.append(
+            {
+                "followup_id": f"F{n:04d}", "lead_id": lead_id, "rep_id": rep_id,
+                "channel": "phone", "outcome": "callback", "note": "",
+                "next_followup_at": _utc(next_on, 9) if next_on else None,
+                "occurred_at": _utc(on, 10 + n % 8), "occurred_date": on,
+                "updated_at": _utc(on, 18),
+            }
+        )  # fmt: skip
+        return self
+
+    def contract(
+        self, lead_id: str | None, signed: date, *, amount: float = 9800.0,
+        status: str = "active", user_id: str | None = None,
+    ) -> World:  # fmt: skip
+        n = len(self.contracts) + 1
+        self.contracts.append(
+            {
+                "contract_id": f"C{n:04d}", "lead_id": lead_id, "user_id": user_id, "plan": "pro",
+                "amount_cny": amount, "signed_at": _utc(signed), "signed_date": signed,
+                "starts_at": _utc(signed), "ends_at": _utc(signed + timedelta(days=365)),
+                "contract_status": status, "updated_at": _utc(signed),
+            }
+        )  # fmt: skip
+        return self
+
+    def user(
+        self,
+        user_id: str,
+        *,
+        lead_id: str | None = None,
+        stage: str = "growth",
+        segment: str | None = None,
+        signup: date = date(2024, 1, 2),
+        last_active: date | None = D,
+    ) -> World:
+        self.users.append(
+            {
+                "as_of_date": self.day, "user_id": user_id, "lead_id": lead_id,
+                "company_name": None, "owner_rep_id": None, "signup_date": signup,
+                "first_active_date": signup, "last_active_date": last_active,
+                "tenure_days": (self.day - signup).days,
+                "days_since_last_active": (self.day - last_active).days if last_active else None,
+                "lifecycle_stage": stage, "rfm_segment": segment, "lead_tier": None,
+                "is_paying": segment is not None,
+            }
+        )  # fmt: skip
+        return self
+
+    def stage(
+        self, user_id: str, on: date, stage: str, previous: str | None, active_days_30d: int = 3
+    ) -> World:
+        self.lifecycle.append(
+            {
+                "user_id": user_id, "as_of_date": on, "lifecycle_stage": stage,
+                "previous_stage": previous, "is_stage_changed": previous != stage,
+                "tenure_days": 100, "days_since_last_active": 0,
+                "active_days_30d": active_days_30d,
+            }
+        )  # fmt: skip
+        return self
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Table name -> frame with exactly the documented columns."""
+        data = {
+            "staging.stg_crm__sales_reps": self.reps,
+            "staging.stg_crm__leads": self.leads,
+            "staging.stg_crm__followups": self.followups,
+            "staging.stg_crm__contracts": self.contracts,
+            "marts.users": self.users,
+            "marts.user_lifecycle_daily": self.lifecycle,
+            "marts.lead_scores": self.scores,
+        }
+        return {
+            t: pd.DataFrame(rows, columns=list(TABLES[t])).astype(object)
+            for t, rows in data.items()
+        }
+
+    def inputs(self) -> PublishInputs:
+        f = self.frames()
+        return PublishInputs(
+            reps=f["staging.stg_crm__sales_reps"],
+            leads=f["staging.stg_crm__leads"],
+            followups=f["staging.stg_crm__followups"],
+            contracts=f["staging.stg_crm__contracts"],
+            users=f["marts.users"],
+            lifecycle=f["marts.user_lifecycle_daily"],
+            lead_scores=f["marts.lead_scores"],
+        )
+
+
+_ARROW = {
+    "varchar": pa.string(), "timestamp": pa.timestamp("us"), "date": pa.date32(),
+    "boolean": pa.bool_(), "integer": pa.int32(), "numeric(18,2)": pa.decimal128(18, 2),
+    "double precision": pa.float64(),
+}  # fmt: skip
+
+
+def write_world(wh: Warehouse, world: World) -> None:
+    """(Re)create the input tables in ``wh`` and bulk-load the world into them."""
+    from decimal import Decimal
+
+    wh.execute("create schema if not exists staging")
+    wh.execute("create schema if not exists marts")
+    for table, frame in world.frames().items():
+        cols = TABLES[table]
+        wh.execute(f"drop table if exists {table}")
+        wh.execute(f"create table {table} ({', '.join(f'{c} {t}' for c, t in cols.items())})")
+        arrays = {}
+        for col, sql_type in cols.items():
+            values = [None if pd.isna(v) else v for v in frame[col].tolist()]
+            if sql_type.startswith("numeric"):
+                values = [
+                    None if v is None else Decimal(str(v)).quantize(Decimal("0.01")) for v in values
+                ]
+            arrays[col] = pa.array(values, type=_ARROW[sql_type])
+        wh.bulk_insert(table, pa.table(arrays))

@@ -1,0 +1,420 @@
+"""Pure list building on hand-made frames: 271, matching, capacity, cadence, triggers, text."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from publish_world import D, World, days_ago
+from userops.publish.build import LIST_COLUMNS, _split_sizes, build_lists
+from userops.publish.rules import PublishParams
+
+P = PublishParams()
+
+
+def lists(world: World, params: PublishParams = P):
+    return build_lists(world.inputs(), D, params)
+
+
+def by_lead(world: World, params: PublishParams = P) -> dict[str, dict]:
+    rows = lists(world, params).rows
+    return {r["lead_id"]: r for r in rows.to_dict("records")}
+
+
+# -- params ----------------------------------------------------------------------------
+def test_params_from_dbt_vars_ignore_unknown_and_validate():
+    p = PublishParams.from_vars(
+        {"followup_cadence_days": {"A": 2, "B": 5, "C": 10}, "as_of_date": "2024-05-15"},
+        cooldown_days=1,
+    )
+    assert p.cadence_days == {"A": 2, "B": 5, "C": 10} and p.cooldown_days == 1
+    assert PublishParams.from_vars({"rep_tier_split": [0.3, 0.6, 0.1]}).rep_tier_split == (
+        0.3,
+        0.6,
+        0.1,
+    )
+    with pytest.raises(ValueError, match="rep_tier_split"):
+        PublishParams.from_vars({"rep_tier_split": [0.5, 0.6, 0.1]})
+    with pytest.raises(ValueError, match="tier_match"):
+        PublishParams(tier_match={"A": "top", "B": "middle", "C": "nowhere"})
+    with pytest.raises(ValueError, match="unknown"):
+        PublishParams.from_vars({}, cadence=3)
+
+
+# -- 271 -------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("n", "sizes"),
+    [
+        (10, (2, 7, 1)),
+        (20, (4, 14, 2)),
+        (5, (1, 3, 1)),
+        (3, (1, 2, 0)),
+        (1, (0, 1, 0)),
+        (0, (0, 0, 0)),
+    ],
+)
+def test_271_split_sizes(n, sizes):
+    assert _split_sizes(n, (0.2, 0.7, 0.1)) == sizes
+
+
+def test_reps_ranked_by_trailing_conversion_and_split_271(world):
+    # R00..R09 active, R99 inactive (never ranked). Rep Rk owns two followed-up leads;
+    # conversions: R03 2/2, R07 1/2, R05 1/2 (tie -> rep_id), the rest 0.
+    for i in range(10):
+        world.rep(f"R{i:02d}")
+        for j in range(2):
+            lead = f"L{i:02d}{j}"
+            world.lead(lead, f"R{i:02d}").followup(lead, days_ago(30))
+    world.rep("R99", active=False)
+    world.contract("L030", days_ago(10)).contract("L031", days_ago(89))
+    world.contract("L070", days_ago(0)).contract("L050", days_ago(5))
+    world.contract("L010", days_ago(90))  # outside the 90-day window
+    world.contract("L020", days_ago(3), status="cancelled")  # not paid
+    world.contract("L040", days_ago(3), amount=0)  # not paid
+    reps = lists(world).reps.set_index("rep_id")
+    assert "R99" not in reps.index
+    assert reps.loc["R03", "conversion"] == 1.0 and reps.loc["R05", "conversion"] == 0.5
+    ranked = reps.sort_values("rep_rank").index.tolist()
+    assert ranked[:3] == ["R03", "R05", "R07"]
+    assert ranked[3:] == ["R00", "R01", "R02", "R04", "R06", "R08", "R09"]
+    assert reps["rep_tier"].value_counts().to_dict() == {"top": 2, "middle": 7, "bottom": 1}
+    assert reps.loc[["R03", "R05"], "rep_tier"].tolist() == ["top", "top"]
+    assert reps.loc["R09", "rep_tier"] == "bottom"
+
+
+# -- matching and capacity ---------------------------------------------------------------
+def _ten_reps(world: World, capacity: int = 5) -> World:
+    # With nobody converting, rank follows rep_id: R0,R1 top; R2..R8 middle; R9 bottom.
+    for i in range(10):
+        world.rep(f"R{i}", capacity=capacity)
+    return world
+
+
+def test_tier_matching_only_when_owner_inactive_or_missing(world):
+    _ten_reps(world).rep("RX", active=False)
+    world.lead("A1", "RX", tier="A").lead("B1", None, tier="B").lead("C1", "GONE", tier="C")
+    world.lead("A2", "R9", tier="A")  # active owner keeps an A lead although R9 is bottom
+    rows = by_lead(world)
+    assert rows["A1"]["rep_id"] in {"R0", "R1"} and rows["A1"]["assignment"] == "reassigned"
+    assert rows["B1"]["rep_id"] in {f"R{i}" for i in range(2, 9)}
+    assert rows["C1"]["rep_id"] == "R9" and rows["C1"]["assignment"] == "reassigned"
+    assert rows["A2"]["rep_id"] == "R9" and rows["A2"]["assignment"] == "owner"
+
+
+def test_reassignment_spreads_load_and_falls_back_when_tier_is_full(world):
+    _ten_reps(world, capacity=1)
+    for i in range(4):
+        world.lead(f"C{i}", None, tier="C")
+    result = lists(world)
+    got = dict(zip(result.rows["lead_id"], result.rows["rep_id"], strict=True))
+    # bottom (R9) takes one, then the middle tier by rank, never beyond capacity 1
+    assert got == {"C0": "R9", "C1": "R2", "C2": "R3", "C3": "R4"}
+    assert result.reps.set_index("rep_id")["rows"].max() == 1
+    # a custom matrix sends C leads to the top tier first
+    m = PublishParams(tier_match={"A": "top", "B": "middle", "C": "top"})
+    got = dict(zip(*[lists(world, m).rows[c] for c in ("lead_id", "rep_id")], strict=True))
+    assert got["C0"] == "R0" and got["C1"] == "R1"
+
+
+def test_capacity_is_never_exceeded_and_cuts_are_counted(world):
+    world.rep("R1", capacity=3).rep("R2", capacity=2).rep("RX", active=False)
+    for i in range(7):
+        world.lead(f"L{i}", "R1", tier="C")
+    for i in range(4):
+        world.lead(f"O{i}", "RX", tier="C")  # orphans: only R2 has room (2 slots)
+    result = lists(world)
+    reps = result.reps.set_index("rep_id")
+    assert reps.loc["R1", "rows"] == 3 and reps.loc["R1", "backlog"] == 4
+    assert reps.loc["R2", "rows"] == 2 and reps.loc["R2", "backlog"] == 0
+    assert result.unassigned == 2
+    assert (reps["rows"] <= reps["daily_capacity"]).all()
+    # highest priority kept: all C never-contacted, same created date -> lowest lead_ids
+    assert result.rep_rows("R1")["lead_id"].tolist() == ["L0", "L1", "L2"]
+
+
+def test_zero_or_missing_capacity_means_no_list(world):
+    world.rep("R1", capacity=0).rep("R2", capacity=None)
+    world.lead("L1", "R1").lead("L2", "R2")
+    result = lists(world)
+    assert result.rows.empty
+    assert result.reps.set_index("rep_id")["backlog"].to_dict() == {"R1": 1, "R2": 1}
+
+
+def test_a_reps_list_holds_only_their_own_leads(world):
+    _ten_reps(world).rep("RX", active=False)
+    for i in range(30):
+        owner = "RX" if i % 5 == 0 else f"R{i % 10}"
+        world.lead(f"L{i:02d}", owner, tier="ABC"[i % 3])
+    result = lists(world)
+    owners = {lead["lead_id"]: lead["owner_rep_id"] for lead in world.leads}
+    for row in result.rows.to_dict("records"):
+        if row["assignment"] == "owner":
+            assert owners[row["lead_id"]] == row["rep_id"]
+        else:
+            assert owners[row["lead_id"]] == "RX"
+    assert result.rows["lead_id"].is_unique
+    for rep_id in result.reps["rep_id"]:
+        assert set(result.rep_rows(rep_id)["rep_id"]) <= {rep_id}
+
+
+# -- cadence, callbacks, cooldown ----------------------------------------------------------
+@pytest.mark.parametrize(("tier", "cadence"), [("A", 3), ("B", 7), ("C", 14)])
+def test_cadence_per_tier(world, tier, cadence):
+    world.rep("R1")
+    world.lead("DUE", "R1", tier=tier).followup("DUE", days_ago(cadence))
+    world.lead("LATE", "R1", tier=tier).followup("LATE", days_ago(cadence + 2))
+    world.lead("EARLY", "R1", tier=tier).followup("EARLY", days_ago(cadence - 1))
+    world.lead("NEW", "R1", tier=tier)
+    rows = by_lead(world)
+    assert set(rows) == {"DUE", "LATE", "NEW"}
+    assert (
+        rows["DUE"]["reason_zh"] == f"{tier} 类线索，距上次跟进已 {cadence} 天（周期 {cadence} 天）"
+    )
+    assert rows["DUE"]["reason_code"] == "cadence_due"
+    assert rows["NEW"]["reason_zh"] == f"{tier} 类线索，尚未跟进过"
+    assert rows["LATE"]["suggested_action"] == "routine_followup"
+    assert rows["LATE"]["suggested_action_zh"] == "例行跟进"
+    assert rows["DUE"]["last_followup_date"] == days_ago(cadence).isoformat()
+
+
+def test_next_followup_at_is_honoured(world):
+    world.rep("R1")
+    # yesterday's call set a callback for today: due despite cadence and cooldown
+    world.lead("TODAY", "R1", tier="C").followup("TODAY", days_ago(1), next_on=D)
+    # a callback 2 days overdue
+    world.lead("OVERDUE", "R1", tier="C").followup("OVERDUE", days_ago(9), next_on=days_ago(2))
+    # cadence says due (A, 5 days) but the rep scheduled next week: not due
+    world.lead("LATER", "R1", tier="A").followup("LATER", days_ago(5), next_on=days_ago(-5))
+    # a later follow-up without a date supersedes an old scheduled one: cadence applies
+    world.lead("SUPERSEDED", "R1", tier="B").followup(
+        "SUPERSEDED", days_ago(20), next_on=days_ago(15)
+    )
+    world.followup("SUPERSEDED", days_ago(2))
+    rows = by_lead(world)
+    assert set(rows) == {"TODAY", "OVERDUE"}
+    assert rows["TODAY"]["suggested_action"] == "scheduled_callback"
+    assert rows["TODAY"]["suggested_action_zh"] == "预约回访"
+    assert rows["TODAY"]["reason_zh"] == f"销售预约 {D.isoformat()} 回访"
+    assert rows["TODAY"]["next_followup_date"] == D.isoformat()
+    assert rows["OVERDUE"]["reason_zh"] == f"销售预约 {days_ago(2).isoformat()} 回访，已逾期 2 天"
+
+
+def test_next_followup_at_uses_the_business_date(world):
+    # 2024-05-14 20:00 UTC is 2024-05-15 04:00 in Shanghai: due on D, not on D-1.
+    world.rep("R1").lead("L1", "R1", tier="C").followup("L1", days_ago(3))
+    world.followups[-1]["next_followup_at"] = pd.Timestamp("2024-05-14 20:00:00")
+    assert "L1" in by_lead(world)
+    before = World(day=days_ago(1))
+    before.rep("R1").lead("L1", "R1", tier="C").followup("L1", days_ago(3))
+    before.followups[-1]["next_followup_at"] = pd.Timestamp("2024-05-14 20:00:00")
+    assert build_lists(before.inputs(), days_ago(1), P).rows.empty
+
+
+def test_cooldown(world):
+    world.rep("R1")
+    world.lead("L1", "R1", tier="A").followup("L1", days_ago(1))
+    world.lead("L2", "R1", tier="A").followup("L2", days_ago(2))
+    fast = PublishParams(cadence_days={"A": 1, "B": 7, "C": 14})
+    assert set(by_lead(world, fast)) == {"L2"}  # L1 contacted yesterday: cooling down
+    assert set(
+        by_lead(world, PublishParams.from_vars({}, cadence_days=fast.cadence_days, cooldown_days=0))
+    ) == {"L1", "L2"}
+    # triggers cool down too
+    world.lead("W", "R1", tier="B", user_id="UW").followup("W", days_ago(0))
+    world.user(
+        "UW", lead_id="W", stage="dormant", segment="important_value", last_active=days_ago(30)
+    )
+    world.stage("UW", D, "dormant", "growth")
+    assert "W" not in by_lead(world, fast)
+
+
+# -- triggers ------------------------------------------------------------------------------
+def _winback(world: World, segment: str = "important_keep", previous: str = "growth") -> World:
+    world.rep("R1")
+    world.lead("W", "R1", tier="C", user_id="U1", status="signed").followup("W", days_ago(40))
+    world.contract("W", days_ago(200))
+    world.user("U1", lead_id="W", stage="dormant", segment=segment, last_active=days_ago(34))
+    return world.stage("U1", D, "dormant", previous)
+
+
+def test_winback_trigger_for_important_customer_turned_dormant(world):
+    rows = by_lead(_winback(world))
+    assert rows["W"]["suggested_action"] == "winback_call"
+    assert rows["W"]["suggested_action_zh"] == "挽回电话"
+    assert rows["W"]["reason_code"] == "important_turned_dormant"
+    assert rows["W"]["reason_zh"] == "重要保持客户，已 34 天未活跃"
+    assert rows["W"]["rfm_segment_zh"] == "重要保持客户"
+    assert rows["W"]["lifecycle_stage"] == "dormant"
+    assert rows["W"]["lifecycle_stage_zh"] == "休眠期"
+
+
+@pytest.mark.parametrize(
+    ("segment", "previous"),
+    [("general_keep", "growth"), ("important_keep", "churned"), (None, "growth")],
+)
+def test_no_winback_for_general_segments_or_from_churned(world, segment, previous):
+    # a signed customer gets only triggers: no trigger -> not on the list at all
+    assert by_lead(_winback(world, segment, previous)) == {}
+
+
+def test_trigger_lasts_the_window_until_someone_calls(world):
+    world.rep("R1").lead("W", "R1", tier="C", user_id="U1", status="signed")
+    world.user(
+        "U1", lead_id="W", stage="dormant", segment="important_value", last_active=days_ago(32)
+    )
+    world.stage("U1", days_ago(2), "dormant", "growth").stage(
+        "U1", days_ago(1), "dormant", "dormant"
+    )
+    world.stage("U1", D, "dormant", "dormant")
+    assert by_lead(world)["W"]["reason_code"] == "important_turned_dormant"
+    world.followup("W", days_ago(2))  # called on the transition day: done (and past cooldown)
+    assert by_lead(world) == {}
+    assert by_lead(world, PublishParams(trigger_window_days=2)) == {}
+
+
+def test_onboarding_trigger_for_inactive_new_signups(world):
+    world.rep("R1")
+    for n in (2, 3, 4, 6, 7):
+        world.lead(f"S{n}", "R1", tier="B", user_id=f"U{n}", status="member")
+        world.contract(f"S{n}", days_ago(n))  # customers: only triggers can list them
+        world.user(
+            f"U{n}",
+            lead_id=f"S{n}",
+            stage="introduction",
+            signup=days_ago(n),
+            last_active=days_ago(n),
+        )
+    world.lead("ACT", "R1", tier="B", user_id="UA").contract("ACT", days_ago(4))
+    world.user(
+        "UA", lead_id="ACT", stage="introduction", signup=days_ago(4), last_active=days_ago(1)
+    )
+    rows = by_lead(world)
+    assert set(rows) == {"S3", "S4", "S6"}
+    assert rows["S4"]["reason_zh"] == "新注册 4 天仍未活跃"
+    assert rows["S4"]["suggested_action"] == "onboarding_call"
+    assert rows["S4"]["suggested_action_zh"] == "新手引导电话"
+
+
+def test_upsell_trigger_on_growth_to_mature(world):
+    world.rep("R1").lead("M", "R1", tier="A", user_id="UM", status="signed").contract(
+        "M", days_ago(300)
+    )
+    world.user("UM", lead_id="M", stage="mature", segment="general_value")
+    world.stage("UM", D, "mature", "growth", active_days_30d=12)
+    world.lead("X", "R1", tier="A", user_id="UX", status="signed").contract("X", days_ago(300))
+    world.user("UX", lead_id="X", stage="mature").stage("UX", D, "mature", "dormant")
+    rows = by_lead(world)
+    assert set(rows) == {"M"}
+    assert rows["M"]["suggested_action"] == "upsell"
+    assert rows["M"]["suggested_action_zh"] == "升级推荐"
+    assert rows["M"]["reason_zh"] == "已由成长期进入成熟期（近 30 天活跃 12 天），可推荐升级"
+
+
+def test_trigger_users_without_a_lead_are_counted(world):
+    world.rep("R1").user("U9", stage="introduction", signup=days_ago(4), last_active=days_ago(4))
+    result = lists(world)
+    assert result.rows.empty and result.triggers_without_lead == 1
+
+
+# -- exclusions ----------------------------------------------------------------------------
+def test_exclusions(world):
+    world.rep("R1")
+    world.lead("DEL", "R1", tier="A", deleted=True)
+    world.lead("LOST", "R1", tier="A", status="lost")
+    world.lead("LOSTCB", "R1", tier="A", status="lost").followup("LOSTCB", days_ago(5), next_on=D)
+    world.lead("SIGNED", "R1", tier="A", status="signed")
+    world.lead("PAID", "R1", tier="A", status="qualified").contract("PAID", days_ago(100))
+    world.lead("UNSCORED", "R1", tier=None)
+    world.lead("FUTURE", "R1", tier="A", created=days_ago(-1))
+    world.lead("OK", "R1", tier="A")
+    # a lost lead still gets its trigger
+    world.lead("LOSTW", "R1", tier="C", status="lost", user_id="UL")
+    world.user(
+        "UL",
+        lead_id="LOSTW",
+        stage="dormant",
+        segment="important_winback",
+        last_active=days_ago(31),
+    )
+    world.stage("UL", D, "dormant", "growth")
+    rows = by_lead(world)
+    assert set(rows) == {"OK", "LOSTW"}
+    assert rows["LOSTW"]["reason_zh"] == "重要挽留客户，已 31 天未活跃"
+
+
+def test_future_follow_ups_and_contracts_are_ignored(world):
+    # a backfill of D must not see what happened after D
+    world.rep("R1").lead("L1", "R1", tier="A").followup("L1", days_ago(5))
+    world.followup("L1", days_ago(-1))
+    world.contract("L1", days_ago(-1))
+    assert by_lead(world)["L1"]["reason_code"] == "cadence_due"
+
+
+# -- priority, reasons, order ----------------------------------------------------------------
+def test_priority_classes_and_combined_reasons(world):
+    world.rep("R1", capacity=20)
+    _winback(world)
+    world.lead("CB", "R1", tier="C").followup("CB", days_ago(4), next_on=days_ago(1))
+    world.lead("ON", "R1", tier="C", user_id="UO")
+    world.user(
+        "UO", lead_id="ON", stage="introduction", signup=days_ago(5), last_active=days_ago(5)
+    )
+    world.lead("UP", "R1", tier="A", user_id="UP1").followup("UP", days_ago(50))
+    world.user("UP1", lead_id="UP", stage="mature").stage("UP1", D, "mature", "growth", 9)
+    world.lead("RA", "R1", tier="A").followup("RA", days_ago(70))  # 67 overdue, capped at 29
+    world.lead("RB", "R1", tier="B").followup("RB", days_ago(7))
+    world.lead("RB2", "R1", tier="B").followup("RB2", days_ago(7))
+    rows = lists(world).rep_rows("R1")
+    assert rows["lead_id"].tolist() == ["W", "CB", "ON", "UP", "RA", "RB", "RB2"]
+    assert rows["priority"].tolist() == list(range(1, 8))
+    assert rows["priority_score"].tolist() == [
+        400 + 10 + 0,
+        300 + 10 + 1,
+        200 + 10 + 2,
+        100 + 30 + 0,
+        30 + 60,
+        20,
+        20,
+    ]
+    on = rows.set_index("lead_id").loc["ON"]
+    assert on["reason_zh"] == "新注册 5 天仍未活跃；C 类线索，尚未跟进过"
+    up = rows.set_index("lead_id").loc["UP"]
+    assert (
+        up["reason_zh"].startswith("已由成长期进入成熟期")
+        and "距上次跟进已 50 天" in up["reason_zh"]
+    )
+
+
+def test_rows_have_every_column_and_unmasked_contact_details(world):
+    world.rep("R1", name="王伟").lead("L1", "R1", tier="A", user_id="U1")
+    world.user("U1", lead_id="L1", segment="general_develop")
+    rows = lists(world).rows
+    assert list(rows.columns) == list(LIST_COLUMNS)
+    row = rows.iloc[0].to_dict()
+    assert row["business_date"] == D.isoformat() and row["rep_name"] == "王伟"
+    assert row["phone"] == "+8613800000000" and row["email"] == "l1@corp.example.cn"
+    assert row["company_name"] == "L1 科技有限公司" and row["contact_name"] == "联系人L1"
+    assert row["rfm_segment_zh"] == "一般发展客户" and row["lifecycle_stage_zh"] == "成长期"
+
+
+def test_same_inputs_in_any_row_order_give_identical_lists(world):
+    _ten_reps(world, capacity=3).rep("RX", active=False)
+    for i in range(40):
+        world.lead(f"L{i:02d}", "RX" if i % 4 == 0 else f"R{i % 10}", tier="ABC"[i % 3])
+        if i % 2:
+            world.followup(f"L{i:02d}", days_ago(i % 17))
+    first = lists(world).rows
+    shuffled = world.inputs()
+    shuffled = type(shuffled)(
+        **{k: v.sample(frac=1, random_state=7) for k, v in vars(shuffled).items()}
+    )
+    second = build_lists(shuffled, D, P).rows
+    pd.testing.assert_frame_equal(first, second)
+    assert len(first) > 10
+
+
+def test_churn_share(world):
+    for i in range(8):
+        world.stage(f"U{i}", D, "growth", "growth")
+    world.stage("U8", D, "dormant", "growth").stage("U9", D, "churned", "dormant")
+    world.stage("U7", days_ago(1), "dormant", "growth")  # yesterday does not count
+    assert lists(world.rep("R1")).churn_share == pytest.approx(2 / 10)
