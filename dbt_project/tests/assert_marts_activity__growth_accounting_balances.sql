@@ -39,7 +39,7 @@ failures as (
         new_users + returning_users + resurrecting_users <> active_users
         or least(active_users, new_users, returning_users, resurrecting_users, dormant_users) < 0
         {% if var('growth_new_basis') == 'first_active' -%}
-        or returning_users + dormant_users <> coalesce(previous_active_users, 0)
+            or returning_users + dormant_users <> coalesce(previous_active_users, 0)
         {%- endif %}
 
 )

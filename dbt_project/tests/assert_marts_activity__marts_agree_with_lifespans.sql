@@ -8,7 +8,7 @@ with
 lifespans as (
 
     select
-        count(*) as users,
+        count(*) as user_count,
         count(signup_date) as users_with_signup_date,
         count(first_active_date) as users_ever_active
     from {{ ref('int_users__lifespans') }}
@@ -55,21 +55,21 @@ failures as (
     select
         'user_activity' as figure,
         user_rows.user_rows as mart_value,
-        lifespans.users as expected_value
+        lifespans.user_count as expected_value
     from lifespans
     cross join user_rows
-    where user_rows.user_rows <> lifespans.users
+    where user_rows.user_rows <> lifespans.user_count
 
     {% if var('growth_new_basis') == 'first_active' -%}
-    union all
+        union all
 
-    select
-        'growth_accounting.' || new_users.period_grain as figure,
-        new_users.new_users as mart_value,
-        lifespans.users_ever_active as expected_value
-    from lifespans
-    cross join new_users
-    where new_users.new_users <> lifespans.users_ever_active
+        select
+            'growth_accounting.' || new_users.period_grain as figure,
+            new_users.new_users as mart_value,
+            lifespans.users_ever_active as expected_value
+        from lifespans
+        cross join new_users
+        where new_users.new_users <> lifespans.users_ever_active
     {%- endif %}
 
 )

@@ -78,6 +78,9 @@ CASES: dict[int, tuple[str, str | None, Any]] = {
     50: ("amount", "-0.5", Decimal("-0.50")),
     51: ("text_value", " \u3000 你好，世界　 ", "你好，世界"),
     52: ("text_value", "\t\n", None),
+    53: ("phone", "00852 6123 4567", None),
+    54: ("phone", "(+86)13800138000", "+8613800138000"),
+    55: ("phone", "+86 010 8888 9999", None),
 }
 
 OUTPUTS = ("phone", "email", "company_key", "ts", "flag", "int_value", "amount", "text_value")

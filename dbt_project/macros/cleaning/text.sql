@@ -41,10 +41,14 @@
 
 {#- Mainland mobile numbers as `+86` + 11 digits. Full-width digits, spaces, dashes,
     parentheses and a `+86` / `0086` / `86` prefix are tolerated; anything that is
-    not 11 digits starting with 1 after that (landlines, short or foreign numbers)
-    becomes null. -#}
+    not 11 digits starting with 1 after that (landlines, short numbers), and any
+    number with another international prefix (`+1 415...`, `00852...`), becomes null. -#}
 {% macro normalize_phone(expr) -%}
-    {%- set digits = "regexp_replace(" ~ userops.to_halfwidth(expr) ~ ", '[^0-9]', '', 'g')" -%}
-    {%- set national = "regexp_replace(" ~ digits ~ ", '^(0086|86)(1[0-9]{10})$', '\\2')" -%}
-    case when {{ userops.regex_like(national, '^1[0-9]{10}$') }} then '+86' || {{ national }} end
+    {%- set dialled = "regexp_replace(" ~ userops.to_halfwidth(expr) ~ ", '[^0-9+]', '', 'g')" -%}
+    {%- set national = "regexp_replace(regexp_replace(" ~ dialled ~ ", '^([+]|00)?86(1[0-9]{10})$', '\\2'), '[^0-9]', '', 'g')" -%}
+    case
+        when {{ userops.regex_like(dialled, '^([+]|00)') }} and not {{ userops.regex_like(dialled, '^([+]|00)86') }}
+            then null
+        when {{ userops.regex_like(national, '^1[0-9]{10}$') }} then '+86' || {{ national }}
+    end
 {%- endmacro %}

@@ -25,15 +25,13 @@
     cast({{ dbt.date_trunc('week', 'cast(' ~ date_expr ~ ' as timestamp)') }} as date)
 {%- endmacro %}
 
-{#- Start of the `grain` ('day' or 'week') period holding `date_expr`. -#}
-{% macro marts_activity_period_start(date_expr, grain) -%}
-    {%- if grain == 'day' -%}
-        {{ date_expr }}
-    {%- elif grain == 'week' -%}
-        {{ marts_activity_week_start(date_expr) }}
-    {%- else -%}
-        {{ exceptions.raise_compiler_error("unknown period grain: " ~ grain) }}
-    {%- endif -%}
+{#- Start of the period holding `date_expr`, for `grain_expr` an SQL expression
+    worth 'day' (the date itself) or 'week' (its Monday). -#}
+{% macro marts_activity_period_start(date_expr, grain_expr) -%}
+    case
+        when {{ grain_expr }} = 'day' then {{ date_expr }}
+        when {{ grain_expr }} = 'week' then {{ marts_activity_week_start(date_expr) }}
+    end
 {%- endmacro %}
 
 {#- Days from `start_date` to `end_date` as an integer (end - start). -#}

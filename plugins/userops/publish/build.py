@@ -11,6 +11,11 @@ Steps (SPEC §2 "271 tiering and matching", "Follow-up cadence"):
 1. :func:`rank_reps` -- active reps ranked by trailing conversion, split 20/70/10.
 2. :func:`due_items` -- cadence, rep-scheduled callbacks, cooldown and the
    triggered actions (win-back, onboarding, upsell), one or more per lead.
+   Who gets what: deleted, unscored and not-yet-created leads nothing; lost leads
+   only triggers; customers (status in ``customer_statuses`` or a paid contract by
+   D) triggers and the callbacks their rep scheduled, never routine cadence; all
+   other leads everything.  A rep's ``next_followup_at`` (latest follow-up wins)
+   replaces the cadence and is exempt from the cooldown.
 3. :func:`collapse_items` -- one item per lead: the strongest reason leads,
    the others are appended to the Chinese reason; priority score.
 4. :func:`assign_items` -- greedy by priority: an owner keeps their lead; a

@@ -129,6 +129,7 @@ class RepOutcome:
     recipients: str
     files: list[str]
     diff: dict[str, Any]
+    files_written: bool = False  # the files on disk hold this attempt's list
 
 
 @dataclass
@@ -227,12 +228,25 @@ def _manifest(
     holds: Sequence[Hold],
     outcomes: Sequence[RepOutcome],
 ) -> dict[str, Any]:
-    """The date's manifest; a rep whose list was skipped as duplicate keeps its entry."""
+    """The date's manifest: per rep, the list whose files are on disk.
+
+    A rep whose files were not rewritten (already sent) keeps their entry; if this
+    attempt was held rather than skipped, the entry says so in ``latest_attempt``.
+    """
     old_reps = previous.get("reps", {}) if previous else {}
     reps: dict[str, Any] = {}
     for o in outcomes:
-        if o.status == "skipped_duplicate" and o.rep_id in old_reps:
-            reps[o.rep_id] = old_reps[o.rep_id]
+        old = old_reps.get(o.rep_id)
+        if not o.files_written and old is not None:
+            entry = {k: v for k, v in old.items() if k != "latest_attempt"}
+            if o.status != "skipped_duplicate":
+                entry["latest_attempt"] = {
+                    "status": o.status,
+                    "reason": o.reason,
+                    "rows": o.rows,
+                    "content_hash": o.content_hash,
+                }
+            reps[o.rep_id] = entry
             continue
         reps[o.rep_id] = {
             "rep_name": o.rep_name,
@@ -327,6 +341,7 @@ def publish_day(
                 recipients=rep_email if status == "sent" else "",
                 files=list(rep_file_names(rep_id)),
                 diff=diff,
+                files_written=write and not dry_run,
             )
             result.reps.append(outcome)
             if status == "sent":

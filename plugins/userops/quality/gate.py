@@ -197,23 +197,27 @@ class SuiteRunner:
             run_id=run_id,
         )
         if run_id is not None:
-            suite_id = ExpectationSuiteIdentifier(name=name)
-            self._result_ids += [
+            self._result_ids.append(
                 ValidationResultIdentifier(
-                    expectation_suite_identifier=suite_id,
+                    expectation_suite_identifier=ExpectationSuiteIdentifier(name=name),
                     run_id=run_id,
                     batch_identifier=validation.batch_id,
-                ),
-                suite_id,
-            ]
+                )
+            )
         return validation
 
     def build_data_docs(self) -> Path | None:
         """Render this run's results and the index; returns the index path."""
         if self.output_dir is None:
             return None
+        from great_expectations.data_context.types.resource_identifiers import (
+            ExpectationSuiteIdentifier,
+        )
+
+        # Never an empty list: GX reads "no identifiers" as "re-render every stored result".
+        suites = [ExpectationSuiteIdentifier(name=name) for name in SUITE_NAMES]
         self.context.build_data_docs(
-            site_names=[DATA_DOCS_SITE], resource_identifiers=self._result_ids or None
+            site_names=[DATA_DOCS_SITE], resource_identifiers=[*suites, *self._result_ids]
         )
         return data_docs_dir(self.output_dir.resolve()) / "index.html"
 
@@ -233,19 +237,19 @@ def run_quality_gate(
     run_id: str,
     datasets: list[str] | None = None,
     *,
-    vars: Mapping[str, Any] | None = None,
+    dbt_vars: Mapping[str, Any] | None = None,
     thresholds: QualityThresholds | None = None,
 ) -> GateResult:
     """Validate ``datasets`` (default: every suite) for ``day``; raise on a critical failure.
 
-    ``vars`` are the run's dbt vars (e.g. ``pipeline.dbt_vars_for(day, settings)``)
+    ``dbt_vars`` are the run's dbt vars (e.g. ``pipeline.dbt_vars_for(day, settings)``)
     on top of ``dbt_project.yml``'s; ``thresholds`` overrides both (tests).
     Results are written even when the gate fails, then :class:`QualityGateFailed`
     is raised with the :class:`GateResult` attached.
     """
     t0 = time.perf_counter()
     names = _select(datasets)
-    limits = thresholds or load_thresholds(vars)
+    limits = thresholds or load_thresholds(dbt_vars)
     runner = SuiteRunner(output_dir)
     result = GateResult(run_id=run_id, business_date=day.day)
     outcomes: list[ExpectationOutcome] = []

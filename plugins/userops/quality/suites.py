@@ -61,7 +61,8 @@ PLATFORMS: tuple[str, ...] = ("web", "ios", "android", "miniprogram")
 #: the extract's ``datetime.fromisoformat`` reads).
 #: Anything else cannot be a watermark, so staging would lose the row's version.
 TIMESTAMP_TEXT_REGEX = (
-    r"^\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)?\s*$"
+    r"^\s*\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?"
+    r"\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
 )
 #: An unmasked phone (digits only, optional ``+``): must never reach a mart.
 UNMASKED_PHONE_REGEX = r"^\+?[0-9]{7,}$"

@@ -49,9 +49,9 @@ UNREGISTERED_COMPANY_BASE = 1 << 23  # company ids of companies without an accou
 #: Outcome probabilities by status group: new/contacted, qualified, member/signed.
 OUTCOME_P = np.array(
     [
-        [0.32, 0.22, 0.16, 0.24, 0.06],
-        [0.15, 0.30, 0.10, 0.20, 0.25],
-        [0.20, 0.35, 0.10, 0.27, 0.08],
+        [0.34, 0.22, 0.16, 0.26, 0.02],
+        [0.18, 0.30, 0.14, 0.26, 0.12],
+        [0.22, 0.35, 0.10, 0.29, 0.04],
     ]
 )
 FOLLOWUP_CHANNEL_P = np.array([0.50, 0.30, 0.12, 0.08])
@@ -61,7 +61,7 @@ PLAN_PRICE = (5800, 15800, 49800)
 PLAN_TERMS = (((1, 0.25), (3, 0.35), (12, 0.40)), ((3, 0.30), (12, 0.70)), ((12, 1.0),))
 TERM_DAYS = {1: 30, 3: 91, 12: 365}
 TERM_FACTOR = {1: 0.12, 3: 0.3, 12: 1.0}
-CANCEL_P = 0.06
+CANCEL_P = 0.10
 
 
 @dataclass
@@ -334,7 +334,7 @@ class CrmSimulation:
         u = rng.random((6, k))
         outcome = (u[0][:, None] >= cum).sum(axis=1).clip(0, 4)
         can_convert = self.visible[due] & (self.leads["user"][due] >= 0) & ~self.leads["is_dup"][due]
-        blocked = (outcome == CONVERTED) & (~can_convert | (u[1] > self.leads["engagement"][due]))
+        blocked = (outcome == CONVERTED) & (~can_convert | (u[1] > 0.6 * self.leads["engagement"][due]))
         outcome[blocked] = INTERESTED
         ts = day0 + np.clip(business_seconds(rng, k), 8 * 3600, 20 * 3600)
         rep = self.owner[due].copy()
@@ -395,7 +395,7 @@ class CrmSimulation:
     def _sign(
         self, lead: int, plan: int, signed_ts: int, d: int, rng: np.random.Generator, first: bool
     ) -> None:
-        """A conversion: a first contract (6% cancelled within weeks) or an upgrade."""
+        """A conversion: a first contract (10% cancelled within weeks) or an upgrade."""
         terms = PLAN_TERMS[plan]
         months = terms[int(rng.choice(len(terms), p=[p for _, p in terms]))][0]
         starts = int(self.span.day_start(d + int(rng.integers(0, 4))))

@@ -29,7 +29,7 @@ ARCHETYPES = ("engaged", "casual", "declining", "churned", "resurrected", "one_d
 ENGAGED, CASUAL, DECLINING, CHURNED, RESURRECTED, ONE_DAY = range(6)
 ARCHETYPE_P = np.array([0.12, 0.30, 0.18, 0.18, 0.07, 0.15])
 #: Chance an account of each archetype ever pays an order on the platform.
-PAYER_P = np.array([0.55, 0.20, 0.35, 0.20, 0.30, 0.04])
+PAYER_P = np.array([0.60, 0.30, 0.45, 0.30, 0.40, 0.05])
 #: Mean extra events (over the minimum of 3) on an active day.
 EXTRA_EVENTS = np.array([5.0, 2.5, 3.0, 3.0, 3.0, 2.0])
 #: How much a linked user's behaviour lifts its lead's chance to convert.
@@ -48,7 +48,7 @@ PLACE_P = np.array([p[4] for p in PLACES], dtype=float) / sum(p[4] for p in PLAC
 
 # Per-config multipliers of dirty_rate for each CRM defect (per lead).
 DIRTY_DUPLICATE = 1.5
-DIRTY_PHONE = 2.0
+DIRTY_PHONE = 3.0
 DIRTY_EMAIL = 1.5
 DIRTY_SPACES = 2.0
 DIRTY_ENUM = 0.75
@@ -159,7 +159,7 @@ def _draw_accounts(rng: np.random.Generator, signup_day: np.ndarray, dirty: floa
         0.0,
     ).astype(np.float32)  # fmt: skip
     payer = rng.random(n) < PAYER_P[arch]
-    pay_q = np.clip(rng.lognormal(np.log(0.07), 0.9, n), 0.01, 0.6)
+    pay_q = np.clip(rng.lognormal(np.log(0.10), 0.9, n), 0.01, 0.6)
     pay_q = np.where(arch == ONE_DAY, 0.6, pay_q)
     channel = rng.choice(len(SOURCE_CHANNELS), n, p=LINKED_CHANNEL_P).astype(np.int8)
     pre = np.isin(channel, PRE_SIGNUP_CHANNELS)

@@ -366,15 +366,9 @@ def test_priority_classes_and_combined_reasons(world):
     rows = lists(world).rep_rows("R1")
     assert rows["lead_id"].tolist() == ["W", "CB", "ON", "UP", "RA", "RB", "RB2"]
     assert rows["priority"].tolist() == list(range(1, 8))
-    assert rows["priority_score"].tolist() == [
-        400 + 10 + 0,
-        300 + 10 + 1,
-        200 + 10 + 2,
-        100 + 30 + 0,
-        30 + 60,
-        20,
-        20,
-    ]
+    # action weight + tier weight (A 60, B 30, C 0) + overdue days (capped at 29)
+    scores = [400 + 0 + 0, 300 + 0 + 1, 200 + 0 + 2, 100 + 60 + 0, 60 + 29, 30, 30]
+    assert rows["priority_score"].tolist() == scores
     on = rows.set_index("lead_id").loc["ON"]
     assert on["reason_zh"] == "新注册 5 天仍未活跃；C 类线索，尚未跟进过"
     up = rows.set_index("lead_id").loc["UP"]

@@ -172,8 +172,18 @@ def _user_rfm(day: BusinessDay) -> pd.DataFrame:
             "r_high": [True, True, False, False],
             "f_high": [False, False, True, True],
             "m_high": [False, True, True, False],
-            "rfm_segment": ["general_develop", "important_develop", "important_keep", "general_keep"],
-            "rfm_segment_label_zh": ["一般发展客户", "重要发展客户", "重要保持客户", "一般保持客户"],
+            "rfm_segment": [
+                "general_develop",
+                "important_develop",
+                "important_keep",
+                "general_keep",
+            ],
+            "rfm_segment_label_zh": [
+                "一般发展客户",
+                "重要发展客户",
+                "重要保持客户",
+                "一般保持客户",
+            ],
             "lookback_days": [365] * n,
         }
     )

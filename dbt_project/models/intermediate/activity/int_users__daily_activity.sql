@@ -25,8 +25,8 @@ daily as (
         occurred_date as activity_date,
         cast(count(*) as integer) as event_count,
         {% for event_type, column in marts_activity_event_count_columns() -%}
-        cast(sum(case when event_type = '{{ event_type }}' then 1 else 0 end) as integer)
-            as {{ column }},
+            cast(sum(case when event_type = '{{ event_type }}' then 1 else 0 end) as integer)
+                as {{ column }},
         {% endfor -%}
         max(
             case when event_type in {{ marts_activity_active_event_types_sql() }} then 1 else 0 end

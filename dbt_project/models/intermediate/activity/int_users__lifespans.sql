@@ -17,10 +17,10 @@ spans as (
 
     select
         user_id,
+        cast(sum(case when is_active then 1 else 0 end) as integer) as active_days_total,
         min(case when signup_count > 0 then activity_date end) as signup_event_date,
         min(case when is_active then activity_date end) as first_active_date,
-        max(case when is_active then activity_date end) as last_active_date,
-        cast(sum(case when is_active then 1 else 0 end) as integer) as active_days_total
+        max(case when is_active then activity_date end) as last_active_date
     from daily_activity
     group by user_id
 

@@ -33,11 +33,7 @@ active_events as (
         occurred_date as activity_date
     from events
     where
-        event_type in (
-            {%- for event_type in var('active_event_types') %}
-            '{{ event_type }}'{{ "," if not loop.last }}
-            {%- endfor %}
-        )
+        event_type in ({{ "'" ~ var('active_event_types') | join("', '") ~ "'" }})
         and occurred_date <= {{ as_of_date() }}
 
 ),
@@ -57,7 +53,7 @@ spine as (
             "(select first_activity_date from first_activity)",
             as_of_date()
         ) }}
-    ) as days
+    ) as spine_days
     {% if is_incremental() -%}
     where date_day > {{ as_of_date() }} - {{ lookback_days }}
     {%- endif %}
@@ -97,8 +93,8 @@ trailing_activity as (
     from calendar
     left join user_days
         on
-            user_days.activity_date <= calendar.activity_date
-            and user_days.activity_date >= calendar.activity_date - 30
+            calendar.activity_date >= user_days.activity_date
+            and calendar.activity_date - 30 <= user_days.activity_date
 
 ),
 

@@ -1,5 +1,3 @@
-{#- Period grains and their length in days. -#}
-{%- set grains = [('day', 1), ('week', 7)] -%}
 {#- "new" = first active period (default) or signup period; never "first seen in a window". -#}
 {%- set new_basis = var('growth_new_basis') -%}
 {%- if new_basis not in ('first_active', 'signup') -%}
@@ -30,130 +28,171 @@ lifespans as (
 
 ),
 
+grains as (
+
+    select
+        'day' as period_grain,
+        1 as period_days,
+        {{ marts_activity_as_of_date() }} as last_period_start
+
+    union all
+
+    select
+        'week' as period_grain,
+        7 as period_days,
+        {{ marts_activity_week_start(marts_activity_as_of_date()) }} as last_period_start
+
+),
+
 integers as (
 
     {{ marts_activity_integers() }}
 
 ),
 
-{% for grain, step in grains %}
-{%- set last_period = marts_activity_period_start(marts_activity_as_of_date(), grain) %}
-{{ grain }}_user_periods as (
+user_periods as (
 
     select distinct
-        user_id,
-        {{ marts_activity_period_start('activity_date', grain) }} as period_start
+        grains.period_grain,
+        grains.period_days,
+        daily_activity.user_id,
+        {{ marts_activity_period_start('daily_activity.activity_date', 'grains.period_grain') }}
+            as period_start
     from daily_activity
+    cross join grains
 
 ),
 
-{{ grain }}_sequenced as (
+new_periods as (
 
     select
+        grains.period_grain,
+        lifespans.user_id,
+        {{ marts_activity_period_start('lifespans.new_basis_date', 'grains.period_grain') }}
+            as new_period_start
+    from lifespans
+    cross join grains
+
+),
+
+sequenced as (
+
+    select
+        period_grain,
         user_id,
         period_start,
+        {{ marts_activity_add_days('period_start', '-period_days') }} as previous_period_start,
+        {{ marts_activity_add_days('period_start', 'period_days') }} as next_period_start,
         lag(period_start) over (
-            partition by user_id order by period_start
+            partition by period_grain, user_id order by period_start
         ) as previous_active_period,
         lead(period_start) over (
-            partition by user_id order by period_start
+            partition by period_grain, user_id order by period_start
         ) as next_active_period
-    from {{ grain }}_user_periods
+    from user_periods
 
 ),
 
-{{ grain }}_statuses as (
+active_statuses as (
 
-    -- a user active in p is new, returning or resurrecting (exactly one)
+    -- a user active in p is new, returning or resurrecting (exactly one of them)
     select
-        {{ grain }}_sequenced.period_start,
+        sequenced.period_grain,
+        sequenced.period_start,
         case
-            when
-                {{ grain }}_sequenced.period_start
-                = {{ marts_activity_period_start('lifespans.new_basis_date', grain) }}
-                then 'new'
-            when
-                {{ grain }}_sequenced.previous_active_period
-                = {{ marts_activity_add_days(grain ~ '_sequenced.period_start', -step) }}
+            when sequenced.period_start = new_periods.new_period_start then 'new'
+            when sequenced.previous_active_period = sequenced.previous_period_start
                 then 'returning'
             else 'resurrecting'
         end as growth_status
-    from {{ grain }}_sequenced
-    left join lifespans
-        on {{ grain }}_sequenced.user_id = lifespans.user_id
-
-    union all
-
-    -- ... and dormant in the period right after the last period of each active streak
-    select
-        {{ marts_activity_add_days('period_start', step) }} as period_start,
-        'dormant' as growth_status
-    from {{ grain }}_sequenced
-    where
-        (
-            next_active_period is null
-            or next_active_period > {{ marts_activity_add_days('period_start', step) }}
-        )
-        and {{ marts_activity_add_days('period_start', step) }} <= {{ last_period }}
+    from sequenced
+    left join new_periods
+        on
+            sequenced.period_grain = new_periods.period_grain
+            and sequenced.user_id = new_periods.user_id
 
 ),
 
-{{ grain }}_counts as (
+dormant_statuses as (
+
+    -- dormant once, in the period right after the last period of each active streak
+    select
+        sequenced.period_grain,
+        sequenced.next_period_start as period_start,
+        'dormant' as growth_status
+    from sequenced
+    inner join grains
+        on sequenced.period_grain = grains.period_grain
+    where
+        (
+            sequenced.next_active_period is null
+            or sequenced.next_active_period > sequenced.next_period_start
+        )
+        and sequenced.next_period_start <= grains.last_period_start
+
+),
+
+statuses as (
 
     select
+        period_grain,
+        period_start,
+        growth_status
+    from active_statuses
+
+    union all
+
+    select
+        period_grain,
+        period_start,
+        growth_status
+    from dormant_statuses
+
+),
+
+counts as (
+
+    select
+        period_grain,
         period_start,
         sum(case when growth_status <> 'dormant' then 1 else 0 end) as active_users,
         sum(case when growth_status = 'new' then 1 else 0 end) as new_users,
         sum(case when growth_status = 'returning' then 1 else 0 end) as returning_users,
         sum(case when growth_status = 'resurrecting' then 1 else 0 end) as resurrecting_users,
         sum(case when growth_status = 'dormant' then 1 else 0 end) as dormant_users
-    from {{ grain }}_statuses
-    group by period_start
+    from statuses
+    group by period_grain, period_start
 
 ),
 
-{{ grain }}_spine as (
+first_periods as (
+
+    select
+        period_grain,
+        min(period_start) as first_period_start
+    from user_periods
+    group by period_grain
+
+),
+
+spine as (
 
     -- every period from the first one with an active user up to the one holding D
     select
-        {{ marts_activity_add_days('bounds.first_period', step ~ ' * integers.n') }}
-            as period_start
-    from integers
-    cross join (
-        select min(period_start) as first_period
-        from {{ grain }}_user_periods
-    ) as bounds
+        grains.period_grain,
+        {{ marts_activity_add_days('first_periods.first_period_start', 'grains.period_days * integers.n') }}
+            as period_start,
+        {{ marts_activity_add_days(
+            'first_periods.first_period_start',
+            'grains.period_days * integers.n + grains.period_days - 1'
+        ) }} as period_end
+    from grains
+    inner join first_periods
+        on grains.period_grain = first_periods.period_grain
+    cross join integers
     where
-        integers.n * {{ step }}
-        <= {{ marts_activity_days_between('bounds.first_period', last_period) }}
-
-),
-
-{{ grain }}_periods as (
-
-    select
-        '{{ grain }}' as period_grain,
-        {{ grain }}_spine.period_start,
-        {{ marts_activity_add_days(grain ~ '_spine.period_start', step - 1) }} as period_end,
-        coalesce({{ grain }}_counts.active_users, 0) as active_users,
-        coalesce({{ grain }}_counts.new_users, 0) as new_users,
-        coalesce({{ grain }}_counts.returning_users, 0) as returning_users,
-        coalesce({{ grain }}_counts.resurrecting_users, 0) as resurrecting_users,
-        coalesce({{ grain }}_counts.dormant_users, 0) as dormant_users
-    from {{ grain }}_spine
-    left join {{ grain }}_counts
-        on {{ grain }}_spine.period_start = {{ grain }}_counts.period_start
-
-),
-
-{% endfor %}
-periods as (
-
-    {% for grain, _ in grains -%}
-    select * from {{ grain }}_periods
-    {% if not loop.last %}union all
-    {% endif -%}
-    {% endfor %}
+        integers.n * grains.period_days
+        <= {{ marts_activity_days_between('first_periods.first_period_start', 'grains.last_period_start') }}
 
 ),
 
@@ -161,16 +200,20 @@ final as (
 
     select
         {{ marts_activity_as_of_date() }} as as_of_date,
-        cast(period_grain as varchar) as period_grain,
-        period_start,
-        period_end,
-        period_end <= {{ marts_activity_as_of_date() }} as is_period_complete,
-        cast(active_users as integer) as active_users,
-        cast(new_users as integer) as new_users,
-        cast(returning_users as integer) as returning_users,
-        cast(resurrecting_users as integer) as resurrecting_users,
-        cast(dormant_users as integer) as dormant_users
-    from periods
+        cast(spine.period_grain as varchar) as period_grain,
+        spine.period_start,
+        spine.period_end,
+        spine.period_end <= {{ marts_activity_as_of_date() }} as is_period_complete,
+        cast(coalesce(counts.active_users, 0) as integer) as active_users,
+        cast(coalesce(counts.new_users, 0) as integer) as new_users,
+        cast(coalesce(counts.returning_users, 0) as integer) as returning_users,
+        cast(coalesce(counts.resurrecting_users, 0) as integer) as resurrecting_users,
+        cast(coalesce(counts.dormant_users, 0) as integer) as dormant_users
+    from spine
+    left join counts
+        on
+            spine.period_grain = counts.period_grain
+            and spine.period_start = counts.period_start
 
 )
 

@@ -28,7 +28,7 @@ daily_activity as (
         activity_date,
         login_count,
         {% for _, column in window_sums -%}
-        {{ column }},
+            {{ column }},
         {% endfor -%}
         is_active
     from {{ ref('int_users__daily_activity') }}
@@ -41,22 +41,22 @@ windowed as (
     select
         user_id,
         {% for w in windows -%}
-        sum(
-            case
-                when activity_date >= {{ marts_activity_as_of_date(1 - w) }} and is_active then 1
-                else 0
-            end
-        ) as active_days_{{ w }}d,
+            sum(
+                case
+                    when activity_date >= {{ marts_activity_as_of_date(1 - w) }} and is_active then 1
+                    else 0
+                end
+            ) as active_days_{{ w }}d,
         {% endfor -%}
         {% for metric, column in window_sums -%}
-        {% for w in windows -%}
-        sum(
-            case
-                when activity_date >= {{ marts_activity_as_of_date(1 - w) }} then {{ column }}
-                else 0
-            end
-        ) as {{ metric }}_{{ w }}d,
-        {% endfor -%}
+            {% for w in windows -%}
+                sum(
+                    case
+                        when activity_date >= {{ marts_activity_as_of_date(1 - w) }} then {{ column }}
+                        else 0
+                    end
+                ) as {{ metric }}_{{ w }}d,
+            {% endfor -%}
         {% endfor -%}
         sum(
             case
@@ -77,12 +77,12 @@ final as (
         lifespans.user_id,
         cast(coalesce(windowed.login_days_30d, 0) as integer) as login_days_30d,
         {% for w in windows -%}
-        cast(coalesce(windowed.active_days_{{ w }}d, 0) as integer) as active_days_{{ w }}d,
+            cast(coalesce(windowed.active_days_{{ w }}d, 0) as integer) as active_days_{{ w }}d,
         {% endfor -%}
         {% for metric, _ in window_sums -%}
-        {% for w in windows -%}
-        cast(coalesce(windowed.{{ metric }}_{{ w }}d, 0) as integer) as {{ metric }}_{{ w }}d,
-        {% endfor -%}
+            {% for w in windows -%}
+                cast(coalesce(windowed.{{ metric }}_{{ w }}d, 0) as integer) as {{ metric }}_{{ w }}d,
+            {% endfor -%}
         {% endfor -%}
         lifespans.first_active_date,
         lifespans.last_active_date,

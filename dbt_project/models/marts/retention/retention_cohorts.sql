@@ -51,13 +51,17 @@ last_active_weeks as (
 
 ),
 
+integers as (
+
+    {{ marts_activity_integers(digits=(max_weeks | string | length)) }}
+
+),
+
 week_numbers as (
 
-    {% for k in range(max_weeks + 1) -%}
-    select {{ k }} as week_number
-    {% if not loop.last %}union all
-    {% endif -%}
-    {% endfor %}
+    select n as week_number
+    from integers
+    where n <= {{ max_weeks }}
 
 ),
 

@@ -26,9 +26,9 @@ daily_activity as (
 n_days as (
 
     {% for n in n_days -%}
-    select {{ n | int }} as n_day
-    {% if not loop.last %}union all
-    {% endif -%}
+        select {{ n | int }} as n_day
+        {% if not loop.last %}union all
+        {% endif -%}
     {% endfor %}
 
 ),

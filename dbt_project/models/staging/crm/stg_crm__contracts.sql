@@ -35,7 +35,7 @@ versions_as_of as (
         *,
         row_number() over (
             partition by contract_id
-            order by updated_at desc, _loaded_at desc, _batch_id desc, row_fingerprint
+            order by updated_at desc, _loaded_at desc, _batch_id desc, row_fingerprint asc
         ) as version_rank
     from cleaned
     where

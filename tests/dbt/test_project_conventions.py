@@ -1,0 +1,132 @@
+"""Machine-checked dbt conventions (STYLE rules 7 and 13) from ``manifest.json``.
+
+Runs ``dbt parse`` on the real project (every model of every area, not only
+staging), then checks names per layer, documentation coverage and that each model
+states its grain. Needs no warehouse: parsing does not connect.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from userops.config import WarehouseTarget
+from userops.transform.dbt import run_dbt
+
+GRAIN = re.compile(r"\bone row per\b", re.IGNORECASE)
+STAGING = re.compile(r"^stg_(?P<source>[a-z0-9]+)__[a-z0-9_]+$")
+INTERMEDIATE = re.compile(r"^int_[a-z0-9]+(_[a-z0-9]+)*(__[a-z0-9_]+)?$")
+MART = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    base = tmp_path_factory.mktemp("dbt_parse")
+    target = WarehouseTarget(kind="duckdb", duckdb_path=base / "unused.duckdb")
+    run_dbt(["parse"], target, target_path=base / "target", log_path=base / "logs")
+    return json.loads((base / "target" / "manifest.json").read_text())
+
+
+def _models(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["package_name"] == "userops"
+    ]
+
+
+def _layer(node: dict[str, Any]) -> str:
+    return Path(node["original_file_path"]).parts[1]  # models/<layer>/...
+
+
+def test_there_are_models(manifest):
+    layers = {_layer(n) for n in _models(manifest)}
+    assert {"staging", "marts"} <= layers
+
+
+def test_model_names_follow_their_layer(manifest):
+    bad = []
+    for node in _models(manifest):
+        name, layer = node["name"], _layer(node)
+        parts = Path(node["original_file_path"]).parts
+        if layer == "staging":
+            m = STAGING.match(name)
+            # models/staging/<source>/stg_<source>__<entity>.sql
+            if not m or len(parts) != 4 or parts[2] != m["source"]:
+                bad.append((name, node["original_file_path"]))
+        elif layer == "intermediate":
+            if not INTERMEDIATE.match(name):
+                bad.append((name, node["original_file_path"]))
+        elif layer == "marts":
+            if not MART.match(name) or name.startswith(("stg_", "int_")) or "__" in name:
+                bad.append((name, node["original_file_path"]))
+        else:
+            bad.append((name, f"unknown layer {layer}"))
+    assert not bad, bad
+
+
+def test_every_model_and_column_is_described(manifest):
+    missing = []
+    for node in _models(manifest):
+        if not node["description"].strip():
+            missing.append(node["name"])
+        if not node["columns"]:
+            missing.append(f"{node['name']}: no columns documented")
+        missing += [
+            f"{node['name']}.{col}"
+            for col, spec in node["columns"].items()
+            if not (spec.get("description") or "").strip()
+        ]
+    assert not missing, missing
+
+
+def test_every_model_states_its_grain(manifest):
+    missing = [n["name"] for n in _models(manifest) if not GRAIN.search(n["description"])]
+    assert not missing, f"descriptions without 'one row per ...': {missing}"
+
+
+def test_marts_enforce_contracts(manifest):
+    loose = [
+        n["name"]
+        for n in _models(manifest)
+        if _layer(n) == "marts" and not n["config"].get("contract", {}).get("enforced")
+    ]
+    assert not loose, loose
+
+
+def test_models_have_a_tested_key(manifest):
+    """Each staging/mart model tests its key: one column with `unique` and `not_null`,
+    or a model-level uniqueness test over a column combination."""
+    column_tests: dict[tuple[str, str], set[str]] = {}
+    model_tests: dict[str, set[str]] = {}
+    for node in manifest["nodes"].values():
+        if node["resource_type"] != "test" or not node.get("attached_node"):
+            continue
+        name = (node.get("test_metadata") or {}).get("name", "")
+        if node.get("column_name"):
+            column_tests.setdefault((node["attached_node"], node["column_name"]), set()).add(name)
+        else:
+            model_tests.setdefault(node["attached_node"], set()).add(name)
+    missing = []
+    for node in _models(manifest):
+        if _layer(node) not in {"staging", "marts"}:
+            continue
+        uid = node["unique_id"]
+        keyed = any(
+            {"unique", "not_null"} <= kinds
+            for (attached, _), kinds in column_tests.items()
+            if attached == uid
+        ) or any("unique" in name for name in model_tests.get(uid, ()))
+        if not keyed:
+            missing.append(node["name"])
+    assert not missing, missing
+
+
+def test_sources_are_described(manifest):
+    sources = [s for s in manifest["sources"].values() if s["package_name"] == "userops"]
+    assert sources
+    assert all(s["description"].strip() for s in sources)
