@@ -32,9 +32,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+
 from conftest import drop_pg_database, make_pg_database, require_postgres
 from reference import value as ref
-
 from userops.config import WarehouseTarget
 from userops.load.schema import CRM_TABLES, EVENT_COLUMNS, ensure_schemas
 from userops.transform.dbt import run_dbt
@@ -47,6 +47,11 @@ D1, D2, D3 = dt.date(2024, 6, 28), dt.date(2024, 6, 29), dt.date(2024, 6, 30)
 LAST_DAY = dt.date(2024, 7, 2)  # events continue past D3 (received later: invisible)
 SEED = 20240630
 N_USERS = 48
+#: user number -> days between its last activity and D2: the 30 / 90-day thresholds
+#: fall on D1, D2 or D3; u011 is dormant on D2 until a late event (received on D3)
+#: shows it active on D2.
+STOPPED_BEFORE_D2 = {5: 89, 6: 29, 7: 90, 11: 40}
+LATE_DORMANT_USER = "u011"
 
 #: Every model of the area; `+` pulls in staging, the activity intermediates and seeds.
 VALUE_MODELS = (
@@ -114,18 +119,19 @@ def _raw_events(seed: int = SEED) -> pd.DataFrame:
     for i in range(1, N_USERS + 1):
         user_id = f"u{i:03d}"
         signup = FIRST_DAY + dt.timedelta(days=rng.randrange(span + 1))
-        if i <= 4:  # recent signups: introduction stage, some crossing 30 days on D1..D3
+        # activity until a stop day: churned, dormant and active users
+        stop = D3 if rng.random() < 0.5 else signup + dt.timedelta(days=rng.randrange(span + 1))
+        if i <= 4:  # recent signups: introduction, some turning 30 days old on D2 / D3
             signup = D3 - dt.timedelta(days=27 + i)
+        elif i in STOPPED_BEFORE_D2:  # last active exactly N days before D2
+            stop = D2 - dt.timedelta(days=STOPPED_BEFORE_D2[i])
+            signup = min(signup, stop - dt.timedelta(days=30 + rng.randrange(200)))
         if rng.random() < 0.85:  # the rest: signup date = first active day (SPEC §2)
             ev.add(user_id, "signup", _utc(signup, rng.randrange(86400)))
-        # activity until a random stop day: churned, dormant and active users
-        stop = D3 if rng.random() < 0.5 else signup + dt.timedelta(days=rng.randrange(span + 1))
-        if i in (5, 6, 7):  # last active exactly 89 / 29 / 90 days before D2
-            stop = D2 - dt.timedelta(days=(89, 29, 90)[i - 5])
         engagement = rng.choice([0.05, 0.15, 0.4])
         day = signup
         while day <= min(stop, LAST_DAY):
-            if day == signup or day == stop or rng.random() < engagement:
+            if day in (signup, stop) or rng.random() < engagement:
                 ev.add(user_id, rng.choice(plan), _utc(day, rng.randrange(86400)))
             day += dt.timedelta(days=1)
         # paid orders, some on the lookback bound of D3 (D3 - 365 out, D3 - 364 in)
@@ -138,7 +144,7 @@ def _raw_events(seed: int = SEED) -> pd.DataFrame:
             ev.order(user_id, D3 - dt.timedelta(days=365 if i == 8 else 364), "500.00", order_no)
     # late arrivals: happened on D1 / D2, received on D3 (D3 recomputes D2 differently)
     ev.add("u010", "login", _utc(D1, 36000), dt.timedelta(days=2))
-    ev.add("u011", "login", _utc(D2, 36000), dt.timedelta(days=1))
+    ev.add(LATE_DORMANT_USER, "login", _utc(D2, 36000), dt.timedelta(days=1))
     late_order = ev.order("u012", D2, "3000.00", 9001)
     late_order["received_at"] = _utc(D3, 3600)
     # device clock ahead: occurred after D2, received during D2
@@ -242,9 +248,13 @@ def _crm_rows(seed: int = SEED) -> dict[str, list[dict[str, str | None]]]:
                 created_at=created.isoformat(sep=" "),
             )
         )
+    # L012 gets a contract and its renewal below: make it a worked, contactable lead
+    next(r for r in leads if r["lead_id"] == "L012").update(
+        phone="13900000012", owner_rep_id="R2", created_at="2024-04-10 02:00:00"
+    )
     followups = []
     for n, row in enumerate(leads):
-        if rng.random() < 0.6 or row["lead_id"] in ("L001", "L002", "L005"):
+        if rng.random() < 0.6 or row["lead_id"] in ("L001", "L002", "L005", "L012"):
             created = dt.datetime.fromisoformat(str(row["created_at"]))
             at = created + dt.timedelta(days=rng.randrange(1, 20))
             followups.append(
@@ -438,15 +448,16 @@ def test_lifecycle_history_matches_reference(runs, raw_events) -> None:
     _assert_same("user_lifecycle_daily", runs["user_lifecycle_daily"], expected, LIFECYCLE_KEY)
 
 
-def test_late_events_change_the_recomputed_previous_stage(raw_events) -> None:
-    """Guard on the dataset: D3's view of D2 differs from D2's own run for some user,
-    so the nightly-vs-backfill comparison below is not trivially equal."""
-    d2_on_d2 = ref.user_lifecycle_daily(_events(raw_events, D2), D2)
-    d3 = ref.user_lifecycle_daily(_events(raw_events, D3), D3)
-    merged = d3.merge(d2_on_d2, on="user_id", suffixes=("", "_d2"))
-    assert (merged["previous_stage"] != merged["lifecycle_stage_d2"]).any() or (
-        merged["days_since_last_active"] != merged["days_since_last_active_d2"] + 1
-    ).any()
+def test_previous_stage_is_recomputed_from_what_d3_knows(runs) -> None:
+    """A late event (received on D3) shows u011 active on D2: D2's own row says
+    dormant, D3's row says it was growth on D2 - recomputed, not read back."""
+    history = runs["user_lifecycle_daily"]
+    rows = history.loc[history["user_id"] == LATE_DORMANT_USER].copy()
+    rows["as_of_date"] = pd.to_datetime(rows["as_of_date"]).dt.date
+    by_day = rows.set_index("as_of_date")
+    assert by_day.loc[D2, "lifecycle_stage"] == "dormant"
+    assert by_day.loc[D3, "previous_stage"] == "growth"
+    assert by_day.loc[D3, "lifecycle_stage"] == "growth"
 
 
 def test_reverse_backfill_gives_the_nightly_history(runs) -> None:

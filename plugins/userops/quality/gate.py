@@ -148,7 +148,6 @@ class SuiteRunner:
 
     def __init__(self, output_dir: Path | None = None):
         gx = import_gx()
-        self._gx = gx
         self.output_dir = output_dir
         self.context = make_context(output_dir)
         source = self.context.data_sources.add_pandas(DATASOURCE)

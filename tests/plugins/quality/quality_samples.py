@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 import pyarrow as pa
+
 from userops.config import WarehouseTarget
 from userops.load.schema import ensure_schemas
 from userops.quality.datasets import crm_batch_id

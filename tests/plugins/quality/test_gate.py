@@ -8,6 +8,7 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 from quality_samples import DAY, create_warehouse, good_frames, quarantine_rows, write_table
+
 from userops.quality.gate import QualityGateFailed, run_quality_gate
 from userops.quality.suites import SUITE_NAMES
 from userops.quality.thresholds import QualityThresholds

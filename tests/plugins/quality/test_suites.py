@@ -10,6 +10,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 from quality_samples import DAY, good_frames, quarantine_rows
+
 from userops.quality.datasets import normalise_frame
 from userops.quality.results import describe_observed, outcomes_from_validation
 from userops.quality.suites import (

@@ -1,133 +1,13 @@
-"""Small generated sources shared by the generator tests, and readers for them.
+"""Small generated sources shared by the generator tests.
 
 Generating 300 users x 30 days (a 120-day span) takes well under a second, so
-each session builds a few such worlds once and the tests only read them.
+each session builds these worlds once and the tests only read them.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import json
-from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any
-
 import pytest
-from sqlalchemy import create_engine, text
-
-from userops.sources.generate import GenerationSummary, GeneratorConfig, generate
-
-SMALL = {"users": 300, "days": 30, "end_date": date(2026, 3, 31)}
-REQUIRED = ("event_id", "user_id", "event_type", "occurred_at", "received_at", "platform", "properties")
-TRACKING_PLAN = {
-    "signup": set(),
-    "login": set(),
-    "page_view": {"path"},
-    "search": {"query"},
-    "listing_published": {"listing_id"},
-    "listing_updated": {"listing_id"},
-    "profile_updated": set(),
-    "inquiry_sent": {"listing_id"},
-    "feature_used": {"feature"},
-    "order_paid": {"order_id", "amount", "currency"},
-}
-
-
-@dataclass
-class Line:
-    """One line of an event file, classified the way the loader must classify it."""
-
-    file: str  # relative to the events folder
-    number: int
-    text: str
-    obj: dict[str, Any] | None  # parsed, or None when not valid JSON
-    problem: str | None  # None for a good line, else the kind of defect
-
-    @property
-    def partition(self) -> date:
-        return date.fromisoformat(self.file.split("/")[0].removeprefix("dt="))
-
-
-def _problem(obj: Any) -> str | None:
-    if not isinstance(obj, dict):
-        return "invalid_json"
-    if any(key not in obj for key in REQUIRED):
-        return "missing_field"
-    if obj["event_type"] not in TRACKING_PLAN:
-        return "unknown_event_type"
-    for key in ("occurred_at", "received_at"):
-        value = obj[key]
-        try:
-            parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-        except ValueError:
-            parsed = None
-        if parsed is None or parsed.tzinfo is None or len(value) != 25:
-            return "bad_timestamp"
-    return None
-
-
-@dataclass
-class Sources:
-    """A generated CRM + events folder, with readers."""
-
-    config: GeneratorConfig
-    crm_url: str
-    events_dir: Path
-    summary: GenerationSummary
-
-    def files(self) -> dict[str, bytes]:
-        """Relative path -> bytes of every part file."""
-        return {
-            str(p.relative_to(self.events_dir)): p.read_bytes()
-            for p in sorted(self.events_dir.glob("dt=*/part-*"))
-        }
-
-    def digest(self) -> str:
-        h = hashlib.sha256()
-        for name, data in self.files().items():
-            h.update(name.encode() + b"\0" + data)
-        return h.hexdigest()
-
-    def lines(self) -> list[Line]:
-        out = []
-        for name, data in self.files().items():
-            raw = gzip.decompress(data) if name.endswith(".gz") else data
-            for number, text_ in enumerate(raw.decode("utf-8").splitlines(), start=1):
-                try:
-                    obj = json.loads(text_)
-                except json.JSONDecodeError:
-                    obj = None
-                out.append(Line(name, number, text_, obj, _problem(obj)))
-        return out
-
-    def good(self) -> list[dict[str, Any]]:
-        return [line.obj for line in self.lines() if line.problem is None and line.obj]
-
-    def table(self, name: str) -> list[dict[str, Any]]:
-        engine = create_engine(self.crm_url)
-        try:
-            with engine.connect() as conn:
-                result = conn.execute(text(f"select * from {name} order by 1"))
-                return [dict(row._mapping) for row in result]
-        finally:
-            engine.dispose()
-
-    def columns(self, name: str) -> list[str]:
-        engine = create_engine(self.crm_url)
-        try:
-            with engine.connect() as conn:
-                return list(conn.execute(text(f"select * from {name} where 1 = 0")).keys())
-        finally:
-            engine.dispose()
-
-
-def make_sources(root: Path, **overrides: Any) -> Sources:
-    config = GeneratorConfig(**{**SMALL, **overrides})
-    crm_url = f"sqlite:///{root / 'crm.sqlite'}"
-    events_dir = root / "events"
-    return Sources(config, crm_url, events_dir, generate(config, crm_url, events_dir))
+from sources_testkit import Sources, make_sources
 
 
 @pytest.fixture(scope="session")

@@ -26,17 +26,30 @@ spans as (
 
 ),
 
+signup_dates as (
+
+    select
+        user_id,
+        first_active_date,
+        last_active_date,
+        active_days_total,
+        -- SPEC §2: the signup event's day; without one, the first active day
+        coalesce(signup_event_date, first_active_date) as signup_date,
+        signup_event_date is not null as has_signup_event
+    from spans
+
+),
+
 final as (
 
     select
         user_id,
-        -- SPEC §2: the signup event's day; without one, the first active day
-        coalesce(signup_event_date, first_active_date) as signup_date,
-        signup_event_date is not null as has_signup_event,
+        signup_date,
+        has_signup_event,
         first_active_date,
         last_active_date,
         active_days_total
-    from spans
+    from signup_dates
 
 )
 
