@@ -57,7 +57,7 @@ test: setup  ## the whole test suite (DuckDB and PostgreSQL)
 lint: setup  ## ruff + sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	cd dbt_project && $(BIN)/sqlfluff lint models macros tests
+	cd dbt_project && USEROPS_DUCKDB_PATH=$(CURDIR)/.cache/sqlfluff.duckdb $(BIN)/sqlfluff lint models macros tests
 
 fmt: setup
 	$(BIN)/ruff check --fix .

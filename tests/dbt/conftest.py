@@ -275,9 +275,7 @@ def _generated_events(seed: int = 20240310) -> list[dict[str, Any]]:
                         f"u{user}",
                         rng.choice(TRACKING_PLAN),
                         occurred.isoformat(sep=" "),
-                        (occurred + dt.timedelta(minutes=rng.randrange(0, 90))).isoformat(
-                            sep=" "
-                        ),
+                        (occurred + dt.timedelta(minutes=rng.randrange(0, 90))).isoformat(sep=" "),
                         source_file=f"dt={occurred.date()}/part-0.jsonl",
                         line=n,
                     )
@@ -376,9 +374,3 @@ def raw_events() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def as_of() -> BusinessDay:
     return AS_OF
-
-
-@pytest.fixture(name="load_raw", scope="session")
-def load_raw_fixture() -> Any:
-    """``load_raw(target)``: create the raw schema and load the hand-made rows."""
-    return load_raw

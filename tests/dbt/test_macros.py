@@ -154,9 +154,9 @@ models:
     columns:
       - name: a
         data_tests:
-          - name: expect_fail_a_at_least_1
+          - name: expect_fail_a_at_least_2
             test_name: expression_is_true
-            arguments: {expression: ">= 1"}
+            arguments: {expression: ">= 2"}
           - name: expect_pass_a_has_values
             test_name: at_least_one
       - name: c
@@ -200,14 +200,14 @@ def test_macros_and_generic_tests(harness: Path, any_target: WarehouseTarget, tm
     for model in ("cleaning_cases", "spine_leap", "spine_empty", "business_dates", "checks"):
         assert status[model].status == "success", status[model].message
     assert status["expect_fail_a_lt_b"].status == "fail"
-    assert status["expect_fail_a_lt_b"].failures == 2  # 3 < 2 is false, null < 1 is null
-    assert status["expect_fail_a_at_least_1"].failures == 1
+    assert status["expect_fail_a_lt_b"].failures == 1  # 3 < 2; null < 1 is null: passes
+    assert status["expect_fail_a_at_least_2"].failures == 1  # a = 1
     assert status["expect_fail_c_has_values"].status == "fail"
     assert status["expect_pass_b_positive"].status == "pass"
     assert status["expect_pass_a_has_values"].status == "pass"
     assert {n.unique_id.split(".")[2] for n in summary.failed_nodes} == {
         "expect_fail_a_lt_b",
-        "expect_fail_a_at_least_1",
+        "expect_fail_a_at_least_2",
         "expect_fail_c_has_values",
     }
     assert "expect_fail_a_lt_b" in str(err.value)
@@ -237,3 +237,38 @@ def test_macros_and_generic_tests(harness: Path, any_target: WarehouseTarget, tm
     ]
     assert empty[0][0] == 0
     assert [str(pd.Timestamp(d).date()) for d in bdates[0]] == ["2024-03-09", "2024-03-10"]
+
+
+def test_runner_env_vars_and_errors(harness: Path, duckdb_target: WarehouseTarget, tmp_path):
+    """build() gives the day's as-of vars precedence over settings vars; the profile
+    env is set only during the run; a failing command raises DbtError."""
+    import datetime as dt
+    import json
+    import os
+
+    from userops.transform.dbt import build
+    from userops.windows import BusinessDay
+
+    day = BusinessDay(dt.date(2024, 3, 10), "Asia/Shanghai")
+    paths = {"target_path": tmp_path / "target", "log_path": tmp_path / "logs"}
+    before = os.environ.get("USEROPS_DUCKDB_PATH")
+    summary = build(
+        day,
+        duckdb_target,
+        {"as_of_date": "1999-01-01", "activity_lookback_days": 3},
+        select=["spine_leap"],
+        project_dir=harness,
+        **paths,
+    )
+    assert summary.success and summary.count("success") == 1
+    assert os.environ.get("USEROPS_DUCKDB_PATH") == before
+    run_results = json.loads((tmp_path / "target" / "run_results.json").read_text())
+    passed_vars = run_results["args"]["vars"]
+    assert passed_vars["as_of_date"] == "2024-03-10"
+    assert passed_vars["as_of_end_utc"] == "2024-03-10 16:00:00"
+    assert passed_vars["activity_lookback_days"] == 3
+
+    with pytest.raises(DbtError) as err:
+        run_dbt(["run-operation", "no_such_macro"], duckdb_target, project_dir=harness, **paths)
+    assert not err.value.summary.success
+    assert "run-operation failed" in str(err.value)

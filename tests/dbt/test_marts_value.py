@@ -390,7 +390,7 @@ def raw_events() -> pd.DataFrame:
 def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, raw_events
 ) -> Iterator[dict[str, Any]]:
-    """Nightly D1, D2 (lifecycle only), D3 (full build); then the reverse backfill."""
+    """Nightly D1, D2 (lifecycle only), D3 (full build); the reverse backfill; a rerun."""
     tmp = tmp_path_factory.mktemp(f"value_{request.param}")
     target = _new_target(request.param, tmp)
     paths = {"target_path": tmp / "target", "log_path": tmp / "logs"}
@@ -415,6 +415,8 @@ def runs(
         for day in (D3, D2, D1):
             dbt(LIFECYCLE_RUN, day)
         out["backfilled_history"] = _read(target, "marts.user_lifecycle_daily")
+        dbt(LIFECYCLE_RUN, D1)  # a rerun replaces D1's rows in place (delete+insert)
+        out["rerun_history"] = _read(target, "marts.user_lifecycle_daily")
         yield out
     finally:
         if not target.is_duckdb:
@@ -466,6 +468,12 @@ def test_reverse_backfill_gives_the_nightly_history(runs) -> None:
     _assert_same("backfill vs nightly", backfilled, nightly, LIFECYCLE_KEY)
 
 
+def test_rerun_of_a_date_changes_nothing(runs) -> None:
+    _assert_same(
+        "rerun vs nightly", runs["rerun_history"], runs["user_lifecycle_daily"], LIFECYCLE_KEY
+    )
+
+
 def test_users_mart(runs, raw_events) -> None:
     users = runs["users"].set_index("user_id")
     seen = _events(raw_events, D3)
@@ -502,7 +510,7 @@ def test_funnel_and_scores(runs) -> None:
     funnel = runs["lead_funnel"]
     totals = funnel.groupby("stage_order")["lead_count"].sum().sort_index()
     assert list(totals) == sorted(totals, reverse=True)  # monotone overall too
-    by_stage = dict(zip(funnel["stage"], funnel["stage_order"], strict=False))
+    by_stage = dict(zip(funnel["funnel_stage"], funnel["stage_order"], strict=False))
     assert len(by_stage) == 7
     assert totals[by_stage["signed"]] >= 2  # Gamma (enterprise) and L012 (renewal)
     scores = runs["lead_scores"]

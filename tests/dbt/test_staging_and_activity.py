@@ -11,7 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import shutil
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -254,19 +256,26 @@ def test_rerun_of_same_date_leaves_mart_identical(built):
     assert "delete from" in run_sql.read_text().lower()
 
 
-def test_next_day_picks_up_late_event_within_lookback(tmp_path, raw_events, as_of, load_raw):
-    """Build D, then D+1 incrementally: the event for D-1 received during D+1 counts."""
+def test_next_day_picks_up_late_event_within_lookback(tmp_path, built_duckdb, raw_events, as_of):
+    """Build D+1 incrementally on a copy of the D warehouse: the event for D-1
+    received during D+1 is counted, older rows keep their as-of date."""
     from userops.config import WarehouseTarget
     from userops.transform.dbt import build
     from userops.windows import BusinessDay
 
+    source = built_duckdb.target.duckdb_path
     target = WarehouseTarget(kind="duckdb", duckdb_path=tmp_path / "warehouse.duckdb")
-    load_raw(target)
-    paths = {"target_path": tmp_path / "target", "log_path": tmp_path / "logs"}
-    select = ["path:models/staging", "active_users_daily"]
-    build(as_of, target, select=select, **paths)
+    shutil.copy(source, target.duckdb_path)
+    if Path(f"{source}.wal").exists():
+        shutil.copy(f"{source}.wal", f"{target.duckdb_path}.wal")
     next_day = BusinessDay(as_of.day + dt.timedelta(days=1), as_of.tz)
-    build(next_day, target, select=select, **paths)
+    build(
+        next_day,
+        target,
+        select=["path:models/staging", "active_users_daily"],
+        target_path=tmp_path / "target",
+        log_path=tmp_path / "logs",
+    )
 
     with Warehouse(target) as wh:
         actual = _records(wh.fetch_df("select * from marts.active_users_daily order by 1"))

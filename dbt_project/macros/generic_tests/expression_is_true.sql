@@ -1,6 +1,7 @@
 {#
-    Fails for every row where `expression` is not true (false or null), like
-    dbt_utils.expression_is_true, which cannot be downloaded here. On a column the
+    Fails for every row where `expression` is false, like
+    dbt_utils.expression_is_true (which cannot be downloaded here). A null result
+    passes, as in dbt_utils: nulls are the business of `not_null`. On a column the
     expression is appended to the column: `arguments: {expression: ">= 0"}`.
 
         data_tests:
@@ -24,9 +25,9 @@ failures as (
     select *
     from checked
     {% if column_name is none -%}
-    where not coalesce(({{ expression }}), false)
+    where not ({{ expression }})
     {%- else -%}
-    where not coalesce(({{ column_name }} {{ expression }}), false)
+    where not ({{ column_name }} {{ expression }})
     {%- endif %}
 
 )

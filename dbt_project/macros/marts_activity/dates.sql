@@ -1,5 +1,6 @@
 {#
-    Date arithmetic for the activity marts, portable across DuckDB and PostgreSQL.
+    Date arithmetic (and one ratio) for the activity marts, portable across DuckDB
+    and PostgreSQL.
 
     dbt.dateadd returns a timestamp on both engines and dbt.date_trunc on a date
     returns a timestamp with time zone on PostgreSQL, so every helper here casts
@@ -37,4 +38,10 @@
 {#- Days from `start_date` to `end_date` as an integer (end - start). -#}
 {% macro marts_activity_days_between(start_date, end_date) -%}
     cast({{ dbt.datediff(start_date, end_date, 'day') }} as integer)
+{%- endmacro %}
+
+{#- `numerator` / `denominator` as numeric(9,6): decimal division on both engines
+    (never integer division), rounded the same way. The caller guards zero. -#}
+{% macro marts_activity_ratio(numerator, denominator) -%}
+    cast(cast({{ numerator }} as numeric(18, 6)) / {{ denominator }} as numeric(9, 6))
 {%- endmacro %}

@@ -19,6 +19,12 @@
     end
 {%- endmacro %}
 
+{#- Integer points of `expr` from the mapping var `var_name` (lead score weights);
+    a value not in the mapping (or null) scores 0. -#}
+{% macro marts_value_points_from_var(expr, var_name) -%}
+    {{ marts_value_case_from_map(expr, var(var_name), '0', var_name) }}
+{%- endmacro %}
+
 {#- A Jinja number or string as an SQL literal. -#}
 {% macro marts_value_sql_literal(value) -%}
     {%- if value is number -%}{{ value }}{%- else -%}'{{ value }}'{%- endif -%}

@@ -125,7 +125,12 @@ contracts = Table(
     Index("ix_contracts_updated_at", "updated_at"),
 )
 TABLES = {t.name: t for t in (sales_reps, leads, followups, contracts)}
-KEYS = {"sales_reps": "rep_id", "leads": "lead_id", "followups": "followup_id", "contracts": "contract_id"}
+KEYS = {
+    "sales_reps": "rep_id",
+    "leads": "lead_id",
+    "followups": "followup_id",
+    "contracts": "contract_id",
+}
 
 #: Deliberate CRM defects, as reported in GenerationSummary.crm_dirty.
 CRM_DIRTY_KINDS = (
@@ -212,7 +217,9 @@ def email_address(company: int, surname: int, given: int, kind: int) -> str | No
 
 def dirty_email(email: str, variant: int) -> str:
     local, _, domain = email.partition("@")
-    mixed = f"{local.title()}@{domain.upper()}" if variant % 2 else f"{local.upper()}@{domain.title()}"
+    mixed = (
+        f"{local.title()}@{domain.upper()}" if variant % 2 else f"{local.upper()}@{domain.title()}"
+    )
     return (f" {mixed}", f"{mixed} ", f"  {mixed}  ")[variant % 3]
 
 
@@ -250,7 +257,9 @@ class LeadRenderer:
         elif c["phone_dirty"][i]:
             phone, kind = dirty_phone(phone, (style >> 6) % 9)
             self.dirty[kind] += 1
-        email = email_address(company, int(c["surname"][i]), int(c["given"][i]), int(c["email_kind"][i]))
+        email = email_address(
+            company, int(c["surname"][i]), int(c["given"][i]), int(c["email_kind"][i])
+        )
         if email and c["email_dirty"][i]:
             email = dirty_email(email, style >> 9)
             self.dirty["email_case_space"] += 1
@@ -315,7 +324,9 @@ def rep_rows(state: CrmState, as_of_day: int) -> list[dict[str, Any]]:
     return rows
 
 
-def followup_rows(state: CrmState, idx: Iterable[int], dirty: Counter[str]) -> Iterator[dict[str, Any]]:
+def followup_rows(
+    state: CrmState, idx: Iterable[int], dirty: Counter[str]
+) -> Iterator[dict[str, Any]]:
     f = state.followups
     for i in idx:
         outcome, note_code = int(f["outcome"][i]), int(f["note"][i])

@@ -93,13 +93,17 @@ def build_reps(world: World) -> Reps:
     key_accounts = team == SALES_TEAMS.index("大客户组")
     capacity = np.where(key_accounts, rng.integers(8, 16, n), rng.integers(20, 41, n))
     leave_day = np.full(n, NEVER, dtype=np.int64)
-    leavers = int(round(0.15 * n)) if n >= 3 else 0
+    leavers = round(0.15 * n) if n >= 3 else 0
     if leavers:
         who = rng.choice(n, max(1, leavers), replace=False)
-        leave_day[who] = rng.integers(span.n_days // 4, max(span.n_days // 4 + 1, span.n_days - 3), len(who))
+        leave_day[who] = rng.integers(
+            span.n_days // 4, max(span.n_days // 4 + 1, span.n_days - 3), len(who)
+        )
     start = span.day_start(0)
     hired_ts = start - rng.integers(60, 2000, n) * 86400 + rng.integers(9 * 3600, 11 * 3600, n)
-    leave_ts = np.where(leave_day < NEVER, span.day_start(np.minimum(leave_day, 10**6)) + 18 * 3600, 0)
+    leave_ts = np.where(
+        leave_day < NEVER, span.day_start(np.minimum(leave_day, 10**6)) + 18 * 3600, 0
+    )
     return Reps(
         team=team,
         region=np.arange(n) % len(REGIONS),
@@ -128,7 +132,15 @@ def build_leads(world: World, through: int) -> dict[str, np.ndarray]:
     ui, created_day = has[keep], created_day[keep]
     register_ts = span.day_start(c["signup_day"][ui].astype(np.int64)) + c["signup_sec"][ui] + 300
     company_cols = ("industry", "company_size", "place", "surname", "given", "latin", "email_kind")
-    defect_cols = ("style", "dup", "dup_delay", "phone_dirty", "email_dirty", "space_dirty", "enum_dirty")
+    defect_cols = (
+        "style",
+        "dup",
+        "dup_delay",
+        "phone_dirty",
+        "email_dirty",
+        "space_dirty",
+        "enum_dirty",
+    )
     linked = {k: c[k][ui] for k in company_cols + defect_cols}
     linked.update(
         company=ui.astype(np.int64),
@@ -217,7 +229,17 @@ class CrmState:
 
 #: Follow-up note codes below zero: the renewal notes (vocab) instead of FOLLOWUP_NOTES.
 RENEWAL, NO_RENEWAL = -1, -2
-FOLLOWUP_KEYS = ("lead", "rep", "channel", "outcome", "note", "note_dirty", "next_ts", "ts", "updated_ts")
+FOLLOWUP_KEYS = (
+    "lead",
+    "rep",
+    "channel",
+    "outcome",
+    "note",
+    "note_dirty",
+    "next_ts",
+    "ts",
+    "updated_ts",
+)
 
 
 class CrmSimulation:
@@ -241,6 +263,7 @@ class CrmSimulation:
         self.contracts: list[Contract] = []
         self.active_contracts: dict[int, list[int]] = {}  # lead -> indexes of active contracts
         self.agenda: dict[int, list[tuple[str, int]]] = {}  # day -> (action, contract index)
+        self.day_last = 0  # last second of the day being simulated
         self.followup_parts: list[dict[str, np.ndarray]] = []
 
     def run(self) -> CrmState:
@@ -248,7 +271,8 @@ class CrmSimulation:
             self._step(d)
         parts = self.followup_parts or [{k: np.zeros(0, np.int64) for k in FOLLOWUP_KEYS}]
         followups = {
-            k: np.concatenate([np.asarray(p[k]) for p in parts]).astype(np.int64) for k in FOLLOWUP_KEYS
+            k: np.concatenate([np.asarray(p[k]) for p in parts]).astype(np.int64)
+            for k in FOLLOWUP_KEYS
         }
         leads = dict(self.leads)
         leads.update(
@@ -265,6 +289,9 @@ class CrmSimulation:
     def _step(self, d: int) -> None:
         rng = self.world.rng("crm", d)
         day0 = int(self.span.day_start(d))
+        # Every change of day d is stamped within d, so the rows a day changes are
+        # exactly those whose updated_at falls in it (what append_day writes).
+        self.day_last = day0 + 86399
         lead = self.leads
         lo, hi = np.searchsorted(lead["created_day"], [d, d + 1])
         active_reps = self.reps.active_on(d)
@@ -275,20 +302,25 @@ class CrmSimulation:
 
         # Reps leaving today hand their open leads to colleagues.
         for rep in np.flatnonzero(self.reps.leave_day == d):
-            mine = np.flatnonzero((self.owner[:lo] == rep) & ~self.deleted[:lo] & (self.status[:lo] != LOST))
+            mine = np.flatnonzero(
+                (self.owner[:lo] == rep) & ~self.deleted[:lo] & (self.status[:lo] != LOST)
+            )
             self.owner[mine] = pick_reps(len(mine))
             self._touch_row(mine, day0 + 18 * 3600 + 60)
 
         # New leads: 60% get an owner at once, the rest wait for assignment.
+        # The first call is from the next day on, so a follow-up never precedes its lead.
         new = np.arange(lo, hi)
         assign = new[rng.random(len(new)) < 0.6]
         self.owner[assign] = pick_reps(len(assign))
-        self.next_touch[assign] = d + rng.integers(0, 3, len(assign))
+        self.next_touch[assign] = d + rng.integers(1, 3, len(assign))
         self.visible[new] = lead["register_ts"][new] <= lead["created_ts"][new]
 
         # Companies registering on the platform today: the CRM syncs their user_id.
-        reg_ts = lead["register_ts"][:lo]
-        registering = np.flatnonzero((reg_ts >= day0) & (reg_ts < day0 + 86400) & ~self.visible[:lo])
+        reg_ts = lead["register_ts"][:hi]
+        registering = np.flatnonzero(
+            (reg_ts >= day0) & (reg_ts < day0 + 86400) & ~self.visible[:hi]
+        )
         self.visible[registering] = True
         self._touch_row(registering, reg_ts[registering])
 
@@ -299,7 +331,9 @@ class CrmSimulation:
         self._touch_row(gone, day0 + 11 * 3600 + rng.integers(0, 3600, len(gone)))
 
         # Operations assign waiting leads.
-        waiting = np.flatnonzero((self.owner[:lo] < 0) & ~self.deleted[:lo] & (self.status[:lo] == NEW))
+        waiting = np.flatnonzero(
+            (self.owner[:lo] < 0) & ~self.deleted[:lo] & (self.status[:lo] == NEW)
+        )
         waiting = waiting[rng.random(len(waiting)) < 0.12]
         self.owner[waiting] = pick_reps(len(waiting))
         self.next_touch[waiting] = d + rng.integers(0, 3, len(waiting))
@@ -309,7 +343,7 @@ class CrmSimulation:
         self._followups_step(d, day0, hi, rng)
 
     def _touch_row(self, idx: np.ndarray, ts: np.ndarray | int) -> None:
-        self.updated_ts[idx] = np.maximum(self.updated_ts[idx], ts)
+        self.updated_ts[idx] = np.maximum(self.updated_ts[idx], np.minimum(ts, self.day_last))
 
     def _followups_step(self, d: int, day0: int, hi: int, rng: np.random.Generator) -> None:
         due = np.flatnonzero(
@@ -333,8 +367,12 @@ class CrmSimulation:
         cum = OUTCOME_P.cumsum(axis=1)[group]
         u = rng.random((6, k))
         outcome = (u[0][:, None] >= cum).sum(axis=1).clip(0, 4)
-        can_convert = self.visible[due] & (self.leads["user"][due] >= 0) & ~self.leads["is_dup"][due]
-        blocked = (outcome == CONVERTED) & (~can_convert | (u[1] > 0.6 * self.leads["engagement"][due]))
+        can_convert = (
+            self.visible[due] & (self.leads["user"][due] >= 0) & ~self.leads["is_dup"][due]
+        )
+        blocked = (outcome == CONVERTED) & (
+            ~can_convert | (u[1] > 0.6 * self.leads["engagement"][due])
+        )
         outcome[blocked] = INTERESTED
         ts = day0 + np.clip(business_seconds(rng, k), 8 * 3600, 20 * 3600)
         rep = self.owner[due].copy()
@@ -347,8 +385,10 @@ class CrmSimulation:
             [status <= CONTACTED, status == QUALIFIED], [rng.integers(3, 8, k), rng.integers(2, 6, k)],
             rng.integers(20, 46, k),
         )  # fmt: skip
-        set_next = (outcome == CALLBACK) | ((outcome == INTERESTED) & (u[3] < 0.6)) | (
-            (outcome == NO_ANSWER) & (u[3] < 0.3)
+        set_next = (
+            (outcome == CALLBACK)
+            | ((outcome == INTERESTED) & (u[3] < 0.6))
+            | ((outcome == NO_ANSWER) & (u[3] < 0.3))
         )
 
         new_status = status.copy()
@@ -363,10 +403,13 @@ class CrmSimulation:
                 plan = int(rng.choice(3, p=PLAN_P))
                 new_status[i] = SIGNED if plan == ENTERPRISE else MEMBER
             else:
-                current = max((self.contracts[j].plan for j in self.active_contracts.get(lead, [])), default=0)
+                current = max(
+                    (self.contracts[j].plan for j in self.active_contracts.get(lead, [])), default=0
+                )
                 plan = min(current + 1, ENTERPRISE)
                 new_status[i] = SIGNED
-            self._sign(lead, plan, int(ts[i]) + 600, d, rng, first=status[i] <= QUALIFIED)
+            signed_ts = min(int(ts[i]) + 600, self.day_last)
+            self._sign(lead, plan, signed_ts, d, rng, first=status[i] <= QUALIFIED)
 
         changed = new_status != status
         self.status[due] = new_status
@@ -404,7 +447,13 @@ class CrmSimulation:
             self.agenda.setdefault(d + int(rng.integers(2, 21)), []).append(("cancel", index))
 
     def _add_contract(
-        self, lead: int, plan: int, months: int, signed_ts: int, starts_ts: int, rng: np.random.Generator
+        self,
+        lead: int,
+        plan: int,
+        months: int,
+        signed_ts: int,
+        starts_ts: int,
+        rng: np.random.Generator,
     ) -> int:
         price = PLAN_PRICE[plan] * TERM_FACTOR[months]
         if plan == ENTERPRISE:
@@ -416,7 +465,7 @@ class CrmSimulation:
             user=int(self.leads["user"][lead]),
             plan=plan,
             months=months,
-            amount_cents=int(round(price / 10)) * 1000,  # whole tens of CNY
+            amount_cents=round(price / 10) * 1000,  # whole tens of CNY
             signed_ts=signed_ts,
             starts_ts=starts_ts,
             ends_ts=starts_ts + TERM_DAYS[months] * 86400,
@@ -457,7 +506,9 @@ class CrmSimulation:
             else:  # renewal decision 5 days before the end
                 ts = day0 + int(np.clip(business_seconds(rng, 1)[0], 9 * 3600, 19 * 3600))
                 owner = int(self.owner[lead])
-                rep = owner if owner >= 0 and self.reps.leave_day[owner] > d else int(pick_reps(1)[0])
+                rep = (
+                    owner if owner >= 0 and self.reps.leave_day[owner] > d else int(pick_reps(1)[0])
+                )
                 p = float(np.clip(0.35 * self.leads["engagement"][lead], 0.1, 0.85))
                 if rng.random() < p and not self.deleted[lead]:
                     upgrade = contract.plan < ENTERPRISE and rng.random() < 0.2
@@ -469,7 +520,9 @@ class CrmSimulation:
                 else:
                     extra.append((lead, rep, NOT_INTERESTED, NO_RENEWAL, ts))
         if extra:
-            lead_a, rep_a, outcome_a, note_a, ts_a = (np.array(col, dtype=np.int64) for col in zip(*extra, strict=True))
+            lead_a, rep_a, outcome_a, note_a, ts_a = (
+                np.array(col, dtype=np.int64) for col in zip(*extra, strict=True)
+            )
             self.followup_parts.append(
                 {
                     "lead": lead_a,

@@ -64,21 +64,23 @@ def generate(
     engine = _engine(crm_url)
     try:
         _claim_outputs(engine, events_path, replace)
+        crm_db.recreate_tables(engine)  # first: an unreachable CRM fails before any work
         _write_manifest(events_path, config, last_day=None)
         world = World(config)
         span = world.span
         writer = PartitionWriter(
-            events_path, (-(2**62), int(span.day_start(span.n_days))), span.offset_seconds, config.gzip
+            events_path,
+            (-(2**62), int(span.day_start(span.n_days))),
+            span.offset_seconds,
+            config.gzip,
         )
         for d in range(span.n_days):
             writer.add(simulate_day(world, d))
             writer.flush_before(int(span.day_start(d + 1)) // 86400)
         stats = writer.close()
 
-        state = CrmSimulation(world, span.end).run()
-        crm_db.recreate_tables(engine)
-        summary = _summary(config.span_start, config.end_date, world, span.end, stats)
-        _write_crm(engine, state, span.end, None, summary)
+        crm = _write_crm(engine, CrmSimulation(world, span.end).run(), span.end, None)
+        summary = _summary(config.span_start, config.end_date, world, span.end, stats, crm)
         _write_manifest(events_path, config, last_day=config.end_date)
     finally:
         engine.dispose()
@@ -110,21 +112,23 @@ def append_day(
     t = span.offset_of(day)
     window = (int(span.day_start(t)), int(span.day_start(t + 1)))
 
-    writer = PartitionWriter(events_path, window, span.offset_seconds, config.gzip)
-    # An event arrives at most 7 days after it occurred: re-simulate those days.
-    for d in range(max(0, t - 8), t + 1):
-        writer.add(simulate_day(world, d))
-    stats = writer.close()
-
     engine = _engine(crm_url)
-    try:
-        state = CrmSimulation(world, t).run()
-        summary = _summary(day, day, world, t, stats)
-        _write_crm(engine, state, t, window, summary)
+    try:  # idempotent: replaces rows by key, so a failed day can simply be retried
+        crm = _write_crm(engine, CrmSimulation(world, t).run(), t, window)
     finally:
         engine.dispose()
+
+    writer = PartitionWriter(events_path, window, span.offset_seconds, config.gzip)
+    try:
+        # An event arrives at most 7 days after it occurred: re-simulate those days.
+        for d in range(max(0, t - 8), t + 1):
+            writer.add(simulate_day(world, d))
+        stats = writer.close()
+    except BaseException:
+        writer.discard()  # so that a retry of this day does not deliver twice
+        raise
     _write_manifest(events_path, config, last_day=day)
-    return summary
+    return _summary(day, day, world, t, stats, crm)
 
 
 # -- helpers -----------------------------------------------------------------------
@@ -137,11 +141,20 @@ def _engine(crm_url: str) -> Engine:
     return create_engine(url)
 
 
-def _summary(first: date, last: date, world: World, day: int, stats: WriteStats) -> GenerationSummary:
+def _summary(
+    first: date,
+    last: date,
+    world: World,
+    day: int,
+    stats: WriteStats,
+    crm: tuple[dict[str, int], dict[str, int]],
+) -> GenerationSummary:
     return GenerationSummary(
         first_day=first,
         last_day=last,
         users=world.population.signed_up_by(day),
+        crm_rows=crm[0],
+        crm_dirty=crm[1],
         partitions=stats.partitions,
         events_written=stats.events_written,
         duplicate_deliveries=stats.duplicate_deliveries,
@@ -151,16 +164,16 @@ def _summary(first: date, last: date, world: World, day: int, stats: WriteStats)
 
 
 def _write_crm(
-    engine: Engine,
-    state: CrmState,
-    as_of: int,
-    window: tuple[int, int] | None,
-    summary: GenerationSummary,
-) -> None:
-    """Write all rows (``window`` None) or those updated within ``window``."""
+    engine: Engine, state: CrmState, as_of: int, window: tuple[int, int] | None
+) -> tuple[dict[str, int], dict[str, int]]:
+    """Write all rows (``window`` None) or those updated within ``window``.
 
-    def pick(ts: np.ndarray) -> np.ndarray:
-        return np.arange(len(ts)) if window is None else crm_db.rows_in_window(ts, window)
+    Returns (rows written per table, dirty values written per kind).
+    """
+
+    def pick(ts: np.ndarray) -> list[int]:
+        idx = np.arange(len(ts)) if window is None else crm_db.rows_in_window(ts, window)
+        return idx.tolist()
 
     replace = window is not None
     renderer = crm_db.LeadRenderer(state)
@@ -168,23 +181,23 @@ def _write_crm(
     if window is not None:
         lo, hi = (crm_db.utc(w) for w in window)
         reps = [r for r in reps if lo <= r["updated_at"] < hi]
-    rows = summary.crm_rows
-    rows["sales_reps"] = crm_db.write_rows(engine, "sales_reps", reps, replace)
-    lead_idx = pick(state.leads["updated_ts"])
-    rows["leads"] = crm_db.write_rows(
-        engine, "leads", (renderer.row(int(i)) for i in lead_idx), replace
-    )
-    rows["followups"] = crm_db.write_rows(
-        engine,
-        "followups",
-        crm_db.followup_rows(state, pick(state.followups["updated_ts"]).tolist(), renderer.dirty),
-        replace,
-    )
     contract_ts = np.array([k.updated_ts for k in state.contracts], dtype=np.int64)
-    rows["contracts"] = crm_db.write_rows(
-        engine, "contracts", crm_db.contract_rows(state, pick(contract_ts).tolist()), replace
-    )
-    summary.crm_dirty = {kind: renderer.dirty.get(kind, 0) for kind in crm_db.CRM_DIRTY_KINDS}
+    rows = {
+        "sales_reps": crm_db.write_rows(engine, "sales_reps", reps, replace),
+        "leads": crm_db.write_rows(
+            engine, "leads", map(renderer.row, pick(state.leads["updated_ts"])), replace
+        ),
+        "followups": crm_db.write_rows(
+            engine,
+            "followups",
+            crm_db.followup_rows(state, pick(state.followups["updated_ts"]), renderer.dirty),
+            replace,
+        ),
+        "contracts": crm_db.write_rows(
+            engine, "contracts", crm_db.contract_rows(state, pick(contract_ts)), replace
+        ),
+    }
+    return rows, {kind: renderer.dirty.get(kind, 0) for kind in crm_db.CRM_DIRTY_KINDS}
 
 
 def _claim_outputs(engine: Engine, events_path: Path, replace: bool) -> None:
@@ -211,7 +224,9 @@ def _claim_outputs(engine: Engine, events_path: Path, replace: bool) -> None:
         )
     ]
     if foreign:
-        raise FileExistsError(f"{events_path} holds files the generator did not write: {foreign[:3]}")
+        raise FileExistsError(
+            f"{events_path} holds files the generator did not write: {foreign[:3]}"
+        )
     log.warning("replacing generated events in %s", events_path)
     for e in entries:
         if e.is_dir():

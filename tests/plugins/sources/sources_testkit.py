@@ -20,7 +20,15 @@ from userops.sources.crm_db import TABLES
 from userops.sources.generate import GenerationSummary, GeneratorConfig, generate
 
 SMALL = {"users": 300, "days": 30, "end_date": date(2026, 3, 31)}
-REQUIRED = ("event_id", "user_id", "event_type", "occurred_at", "received_at", "platform", "properties")
+REQUIRED = (
+    "event_id",
+    "user_id",
+    "event_type",
+    "occurred_at",
+    "received_at",
+    "platform",
+    "properties",
+)
 TRACKING_PLAN = {
     "signup": set(),
     "login": set(),

@@ -37,7 +37,9 @@ def test_good_lines_have_the_spec_fields_and_types(dirty_sources: Sources) -> No
         assert UUID.match(obj["event_id"])
         assert re.fullmatch(r"u\d{7}", obj["user_id"])
         assert obj["platform"] in vocab.PLATFORMS
-        assert ISO_WITH_OFFSET.match(obj["occurred_at"]) and ISO_WITH_OFFSET.match(obj["received_at"])
+        assert ISO_WITH_OFFSET.match(obj["occurred_at"]) and ISO_WITH_OFFSET.match(
+            obj["received_at"]
+        )
         assert set(obj["properties"]) == TRACKING_PLAN[obj["event_type"]]
         props = obj["properties"]
         if obj["event_type"] == "order_paid":
@@ -48,7 +50,9 @@ def test_good_lines_have_the_spec_fields_and_types(dirty_sources: Sources) -> No
             assert isinstance(props[key], str) and props[key]
 
 
-def test_partitions_are_the_utc_received_date_and_lateness_is_bounded(dirty_sources: Sources) -> None:
+def test_partitions_are_the_utc_received_date_and_lateness_is_bounded(
+    dirty_sources: Sources,
+) -> None:
     end_utc = BusinessDay(dirty_sources.config.end_date).end_utc
     late = 0
     for line in dirty_sources.lines():
@@ -114,7 +118,21 @@ def test_crm_shapes(dirty_sources: Sources) -> None:
     assert all(isinstance(r["company_size"], int) and r["company_size"] > 0 for r in leads)
 
 
-def test_leads_link_to_platform_accounts_and_some_accounts_have_no_lead(dirty_sources: Sources) -> None:
+def test_crm_references_resolve_and_follow_time(dirty_sources: Sources) -> None:
+    reps = {r["rep_id"] for r in dirty_sources.table("sales_reps")}
+    leads = {r["lead_id"]: r for r in dirty_sources.table("leads")}
+    assert {r["owner_rep_id"] for r in leads.values()} - {None} <= reps
+    for f in dirty_sources.table("followups"):
+        assert f["rep_id"] in reps and f["lead_id"] in leads
+        assert leads[f["lead_id"]]["created_at"] < f["occurred_at"] <= f["updated_at"]
+    for c in dirty_sources.table("contracts"):
+        lead = leads[c["lead_id"]]
+        assert lead["user_id"] == c["user_id"] and lead["created_at"] < c["signed_at"]
+
+
+def test_leads_link_to_platform_accounts_and_some_accounts_have_no_lead(
+    dirty_sources: Sources,
+) -> None:
     event_users = {o["user_id"] for o in dirty_sources.good()}
     lead_users = {r["user_id"] for r in dirty_sources.table("leads") if r["user_id"]}
     assert len(lead_users & event_users) >= 0.95 * len(lead_users)

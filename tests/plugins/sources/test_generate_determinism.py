@@ -32,5 +32,7 @@ def test_gzip_holds_the_same_lines(dirty_sources: Sources, tmp_path) -> None:
     files = zipped.files()
     assert files and all(name.endswith(".jsonl.gz") for name in files)
     plain = dirty_sources.files()
-    assert {name.removesuffix(".gz"): gzip.decompress(data) for name, data in files.items()} == plain
+    assert {
+        name.removesuffix(".gz"): gzip.decompress(data) for name, data in files.items()
+    } == plain
     assert make_sources(tmp_path / "b", gzip=True).files() == files  # gzip bytes are stable too

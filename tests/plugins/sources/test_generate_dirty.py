@@ -63,7 +63,10 @@ def _crm_defects(sources: Sources) -> dict[str, int]:
         for column in ("company_name", "contact_name", "city", "industry"):
             if lead[column] != lead[column].strip():
                 found[f"spaces_{column}"] += 1
-        if lead["source_channel"] not in vocab.SOURCE_CHANNELS or lead["status"] not in vocab.LEAD_STATUSES:
+        if (
+            lead["source_channel"] not in vocab.SOURCE_CHANNELS
+            or lead["status"] not in vocab.LEAD_STATUSES
+        ):
             found["enum_case"] += 1
     found["spaces_note"] = sum(f["note"] != f["note"].strip() for f in sources.table("followups"))
     return found

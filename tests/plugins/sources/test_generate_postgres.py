@@ -14,7 +14,9 @@ from userops.sources.generate import GeneratorConfig, append_day, generate
 pytestmark = pytest.mark.postgres
 
 
-def test_crm_on_postgres_matches_sqlite(pg_target: WarehouseTarget, dirty_sources: Sources, tmp_path) -> None:
+def test_crm_on_postgres_matches_sqlite(
+    pg_target: WarehouseTarget, dirty_sources: Sources, tmp_path
+) -> None:
     url = (
         f"postgresql+psycopg://{pg_target.pg_user}@{pg_target.pg_host}:{pg_target.pg_port}"
         f"/{pg_target.pg_dbname}"

@@ -99,9 +99,9 @@ sequenced as (
         case
             when is_paid
                 then cast(row_number() over (
-                    partition by account_key, is_paid
-                    order by signed_at, contract_id
-                ) as integer)
+                        partition by account_key, is_paid
+                        order by signed_at, contract_id
+                    ) as integer)
         end as paid_contract_seq
     from keyed
 

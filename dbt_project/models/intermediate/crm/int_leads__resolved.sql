@@ -37,19 +37,31 @@ leads as (
 
 lead_keys as (
 
-    select lead_id, 'company' as key_type, company_name_normalized as key_value
+    select
+        lead_id,
+        'company' as key_type,
+        company_name_normalized as key_value
     from leads
     where company_name_normalized is not null
     union all
-    select lead_id, 'phone' as key_type, phone as key_value
+    select
+        lead_id,
+        'phone' as key_type,
+        phone as key_value
     from leads
     where phone is not null
     union all
-    select lead_id, 'email' as key_type, email as key_value
+    select
+        lead_id,
+        'email' as key_type,
+        email as key_value
     from leads
     where email is not null
     union all
-    select lead_id, 'user' as key_type, user_id as key_value
+    select
+        lead_id,
+        'user' as key_type,
+        user_id as key_value
     from leads
     where user_id is not null
 
@@ -82,9 +94,15 @@ star_edges as (
 
 edges as (
 
-    select from_lead_id, to_lead_id from star_edges
+    select
+        from_lead_id,
+        to_lead_id
+    from star_edges
     union
-    select to_lead_id as from_lead_id, from_lead_id as to_lead_id from star_edges
+    select
+        to_lead_id as from_lead_id,
+        from_lead_id as to_lead_id
+    from star_edges
 
 ),
 
@@ -108,8 +126,8 @@ duplicate_groups as (
 
     select
         lead_id,
-        min(reached_lead_id) as duplicate_group_id,
-        cast(count(*) as integer) as duplicate_group_size
+        cast(count(*) as integer) as duplicate_group_size,
+        min(reached_lead_id) as duplicate_group_id
     from reachable
     group by lead_id
 
@@ -131,7 +149,7 @@ ranked as (
                 case when leads.phone is not null or leads.email is not null then 0 else 1 end,
                 {{ marts_value_lead_status_rank('leads.lead_status') }} desc,
                 leads.created_at,
-                leads.lead_id
+                leads.lead_id asc
         ) as survivor_rank
     from leads
     inner join duplicate_groups
@@ -197,15 +215,15 @@ final as (
         leads.created_at,
         leads.created_date,
         leads.user_id,
+        ranked.has_valid_contact,
+        ranked.duplicate_group_id,
+        ranked.duplicate_group_size,
+        survivors.surviving_lead_id,
         coalesce(leads.user_id, contact_matches.matched_user_id) as resolved_user_id,
         case
             when leads.user_id is not null then 'registered'
             else contact_matches.match_method
         end as user_match_method,
-        ranked.has_valid_contact,
-        ranked.duplicate_group_id,
-        ranked.duplicate_group_size,
-        survivors.surviving_lead_id,
         ranked.survivor_rank = 1 as is_surviving
     from leads
     inner join ranked

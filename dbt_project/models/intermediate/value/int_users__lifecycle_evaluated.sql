@@ -1,5 +1,7 @@
 {{ config(materialized='table') }}
 
+{%- set window_days = var('lifecycle_active_window_days') | int %}
+
 {#- The lifecycle stage of every user as of D and as of D-1, both recomputed here
     from the same inputs (int_users__daily_activity is rebuilt each run), so the
     history mart user_lifecycle_daily gets identical rows for D whether dates run
@@ -88,7 +90,7 @@ activity_as_of as (
                 when
                     daily_activity.is_active
                     and daily_activity.activity_date
-                    > {{ marts_value_add_days('user_days.evaluated_date', -(var('lifecycle_active_window_days') | int)) }}
+                    > {{ marts_value_add_days('user_days.evaluated_date', -window_days) }}
                     then 1
                 else 0
             end
@@ -97,7 +99,7 @@ activity_as_of as (
     left join daily_activity
         on
             user_days.user_id = daily_activity.user_id
-            and daily_activity.activity_date <= user_days.evaluated_date
+            and user_days.evaluated_date >= daily_activity.activity_date
     group by user_days.user_id, user_days.evaluated_date
 
 ),
@@ -113,8 +115,9 @@ measured as (
         activity_as_of.active_days_30d,
         {{ marts_value_days_between('user_days.signup_date', 'user_days.evaluated_date') }}
             as tenure_days,
-        {{ marts_value_days_between('activity_as_of.last_active_date', 'user_days.evaluated_date') }}
-            as days_since_last_active,
+        {{ marts_value_days_between(
+            'activity_as_of.last_active_date', 'user_days.evaluated_date'
+        ) }} as days_since_last_active,
         -- never active (possible only with a narrowed active_event_types): inactive
         -- since signup, so a long-registered silent user reads as dormant/churned
         {{ marts_value_days_between(
@@ -148,7 +151,8 @@ staged as (
 
 current_day as (
 
-    select * from staged where days_before_as_of = 0
+    select * from staged
+    where days_before_as_of = 0
 
 ),
 

@@ -44,12 +44,6 @@ grains as (
 
 ),
 
-integers as (
-
-    {{ marts_activity_integers() }}
-
-),
-
 user_periods as (
 
     select distinct
@@ -165,34 +159,21 @@ counts as (
 
 ),
 
-first_periods as (
+days as (
 
-    select
-        period_grain,
-        min(period_start) as first_period_start
-    from user_periods
-    group by period_grain
+    -- every day from the first one with an active user up to D
+    {{ date_spine('(select min(activity_date) from daily_activity)', marts_activity_as_of_date()) }}
 
 ),
 
 spine as (
 
-    -- every period from the first one with an active user up to the one holding D
-    select
+    select distinct
         grains.period_grain,
-        {{ marts_activity_add_days('first_periods.first_period_start', 'grains.period_days * integers.n') }}
-            as period_start,
-        {{ marts_activity_add_days(
-            'first_periods.first_period_start',
-            'grains.period_days * integers.n + grains.period_days - 1'
-        ) }} as period_end
-    from grains
-    inner join first_periods
-        on grains.period_grain = first_periods.period_grain
-    cross join integers
-    where
-        integers.n * grains.period_days
-        <= {{ marts_activity_days_between('first_periods.first_period_start', 'grains.last_period_start') }}
+        grains.period_days,
+        {{ marts_activity_period_start('days.date_day', 'grains.period_grain') }} as period_start
+    from days
+    cross join grains
 
 ),
 
@@ -202,8 +183,9 @@ final as (
         {{ marts_activity_as_of_date() }} as as_of_date,
         cast(spine.period_grain as varchar) as period_grain,
         spine.period_start,
-        spine.period_end,
-        spine.period_end <= {{ marts_activity_as_of_date() }} as is_period_complete,
+        {{ marts_activity_add_days('spine.period_start', 'spine.period_days - 1') }} as period_end,
+        {{ marts_activity_add_days('spine.period_start', 'spine.period_days - 1') }}
+        <= {{ marts_activity_as_of_date() }} as is_period_complete,
         cast(coalesce(counts.active_users, 0) as integer) as active_users,
         cast(coalesce(counts.new_users, 0) as integer) as new_users,
         cast(coalesce(counts.returning_users, 0) as integer) as returning_users,

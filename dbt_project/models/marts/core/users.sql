@@ -62,7 +62,8 @@ user_leads as (
 
 surviving_leads as (
 
-    select * from resolved_leads where is_surviving
+    select * from resolved_leads
+    where is_surviving
 
 ),
 
@@ -142,7 +143,7 @@ final as (
         cast(surviving_leads.company_size as integer) as company_size,
         cast(
             case when user_leads.lead_id is not null
-                then {{ marts_value_size_band('surviving_leads.company_size') }}
+                    then {{ marts_value_size_band('surviving_leads.company_size') }}
             end as varchar
         ) as size_band,
         cast(surviving_leads.province as varchar) as province,

@@ -11,7 +11,6 @@ progress as (
 
     select
         lead_id,
-        coalesce(source_channel, 'unknown') as source_channel,
         created_week,
         created_date,
         is_cleaned,
@@ -21,7 +20,8 @@ progress as (
         is_signed,
         first_followup_date,
         converted_date,
-        signed_date
+        signed_date,
+        coalesce(source_channel, 'unknown') as source_channel
     from {{ ref('int_leads__progressed') }}
 
 ),
@@ -59,25 +59,41 @@ lead_stages as (
 reached as (
 
     -- one row per lead and stage reached, with the days since the previous stage
-    select source_channel, created_week, 'registered' as stage, cast(null as integer) as days_from_previous
+    select
+        source_channel,
+        created_week,
+        'registered' as funnel_stage,
+        cast(null as integer) as days_from_previous
     from lead_stages
     union all
-    select source_channel, created_week, 'cleaned' as stage, 0 as days_from_previous
+    select
+        source_channel,
+        created_week,
+        'cleaned' as funnel_stage,
+        0 as days_from_previous
     from lead_stages
     where is_cleaned
     union all
-    select source_channel, created_week, 'tiered' as stage, 0 as days_from_previous
+    select
+        source_channel,
+        created_week,
+        'tiered' as funnel_stage,
+        0 as days_from_previous
     from lead_stages
     where is_tiered
     union all
-    select source_channel, created_week, 'assigned' as stage, 0 as days_from_previous
+    select
+        source_channel,
+        created_week,
+        'assigned' as funnel_stage,
+        0 as days_from_previous
     from lead_stages
     where is_tiered and is_assigned
     union all
     select
         source_channel,
         created_week,
-        'followed_up' as stage,
+        'followed_up' as funnel_stage,
         {{ marts_value_days_between('created_date', 'first_followup_date') }} as days_from_previous
     from lead_stages
     where is_tiered and is_followed_up
@@ -85,15 +101,16 @@ reached as (
     select
         source_channel,
         created_week,
-        'converted' as stage,
-        {{ marts_value_days_between('first_followup_date', 'converted_date') }} as days_from_previous
+        'converted' as funnel_stage,
+        {{ marts_value_days_between('first_followup_date', 'converted_date') }}
+            as days_from_previous
     from lead_stages
     where is_tiered and is_converted
     union all
     select
         source_channel,
         created_week,
-        'signed' as stage,
+        'signed' as funnel_stage,
         {{ marts_value_days_between('converted_date', 'signed_date') }} as days_from_previous
     from lead_stages
     where is_tiered and is_signed
@@ -105,11 +122,11 @@ counted as (
     select
         created_week,
         source_channel,
-        stage,
+        funnel_stage,
         count(*) as lead_count,
         {{ marts_value_median('days_from_previous') }} as median_days_from_previous
     from reached
-    group by created_week, source_channel, stage
+    group by created_week, source_channel, funnel_stage
 
 ),
 
@@ -128,18 +145,18 @@ grid as (
     select
         cohorts.created_week,
         cohorts.source_channel,
-        stages.code as stage,
-        stages.label_zh as stage_label_zh,
+        stages.code as funnel_stage,
+        stages.label_zh as funnel_stage_label_zh,
         stages.stage_order,
-        coalesce(counted.lead_count, 0) as lead_count,
-        counted.median_days_from_previous
+        counted.median_days_from_previous,
+        coalesce(counted.lead_count, 0) as lead_count
     from cohorts
     cross join stages
     left join counted
         on
             cohorts.created_week = counted.created_week
             and cohorts.source_channel = counted.source_channel
-            and stages.code = counted.stage
+            and stages.code = counted.funnel_stage
 
 ),
 
@@ -163,8 +180,8 @@ final as (
         {{ marts_value_as_of_date() }} as as_of_date,
         created_week,
         cast(source_channel as varchar) as source_channel,
-        cast(stage as varchar) as stage,
-        cast(stage_label_zh as varchar) as stage_label_zh,
+        cast(funnel_stage as varchar) as funnel_stage,
+        cast(funnel_stage_label_zh as varchar) as funnel_stage_label_zh,
         cast(stage_order as integer) as stage_order,
         cast(lead_count as integer) as lead_count,
         cast(

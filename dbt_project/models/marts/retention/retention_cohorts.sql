@@ -51,17 +51,13 @@ last_active_weeks as (
 
 ),
 
-integers as (
-
-    {{ marts_activity_integers(digits=(max_weeks | string | length)) }}
-
-),
-
 week_numbers as (
 
-    select n as week_number
-    from integers
-    where n <= {{ max_weeks }}
+    {% for k in range(max_weeks + 1) -%}
+        select {{ k }} as week_number
+        {% if not loop.last %}union all
+        {% endif -%}
+    {% endfor %}
 
 ),
 

@@ -61,15 +61,15 @@ with_risk as (
 tagged as (
 
     {% for tag, expression in tags -%}
-    select
-        as_of_date,
-        user_id,
-        '{{ tag }}' as tag,
-        cast({{ expression }} as varchar) as tag_value
-    from with_risk
-    where {{ expression }} is not null
-    {% if not loop.last %}union all
-    {% endif -%}
+        select
+            as_of_date,
+            user_id,
+            '{{ tag }}' as tag,
+            cast({{ expression }} as varchar) as tag_value
+        from with_risk
+        where {{ expression }} is not null
+        {% if not loop.last %}union all
+        {% endif -%}
     {% endfor %}
 
 ),

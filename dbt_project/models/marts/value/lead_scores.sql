@@ -86,7 +86,7 @@ points as (
 
     select
         *,
-        {{ marts_value_case_from_map('size_band', var('lead_score_size_points'), '0', 'lead_score_size_points') }}
+        {{ marts_value_points_from_var('size_band', 'lead_score_size_points') }}
             as size_points,
         coalesce(listed_industry_points, {{ var('lead_score_industry_default_points') | int }})
             as industry_points,
@@ -94,9 +94,9 @@ points as (
             active_days_30d * {{ var('lead_score_activity_points_per_day') | int }},
             {{ var('lead_score_activity_points_cap') | int }}
         ) as activity_points,
-        {{ marts_value_case_from_map('furthest_stage', var('lead_score_stage_points'), '0', 'lead_score_stage_points') }}
+        {{ marts_value_points_from_var('furthest_stage', 'lead_score_stage_points') }}
             as stage_points,
-        {{ marts_value_case_from_map('rfm_segment', var('lead_score_rfm_points'), '0', 'lead_score_rfm_points') }}
+        {{ marts_value_points_from_var('rfm_segment', 'lead_score_rfm_points') }}
             as rfm_points
     from features
 
@@ -116,7 +116,7 @@ ranked as (
 
     select
         lead_id,
-        row_number() over (order by lead_score desc, lead_id) as score_rank,
+        row_number() over (order by lead_score desc, lead_id asc) as score_rank,
         count(*) over () as ranked_leads
     from scored
     where is_cleaned

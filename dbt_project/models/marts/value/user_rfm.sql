@@ -4,6 +4,7 @@
 
 {%- set flag_method = marts_value_rfm_flag_method() -%}
 {%- set lookback_days = var('rfm_lookback_days') | int -%}
+{%- set score_threshold = var('rfm_score_high_threshold') | int -%}
 
 with
 
@@ -37,9 +38,9 @@ per_user as (
 
     select
         user_id,
-        max(paid_date) as last_order_date,
         cast(count(distinct order_id) as integer) as frequency,
-        cast(coalesce(sum(amount_cny), 0) as numeric(18, 2)) as monetary_cny
+        cast(coalesce(sum(amount_cny), 0) as numeric(18, 2)) as monetary_cny,
+        max(paid_date) as last_order_date
     from paid_orders
     group by user_id
 
@@ -63,9 +64,9 @@ scored as (
     -- quintiles, 5 = best; ties broken by user_id so reruns give the same scores
     select
         *,
-        cast(ntile(5) over (order by recency_days desc, user_id) as integer) as r_score,
-        cast(ntile(5) over (order by frequency, user_id) as integer) as f_score,
-        cast(ntile(5) over (order by monetary_cny, user_id) as integer) as m_score,
+        cast(ntile(5) over (order by recency_days desc, user_id asc) as integer) as r_score,
+        cast(ntile(5) over (order by frequency asc, user_id asc) as integer) as f_score,
+        cast(ntile(5) over (order by monetary_cny asc, user_id asc) as integer) as m_score,
         count(*) over () as scored_users,
         sum(recency_days) over () as recency_total,
         sum(frequency) over () as frequency_total,
@@ -76,8 +77,6 @@ scored as (
     from measured
 
 ),
-
-{%- if flag_method == 'median' %}
 
 middle_positions as (
 
@@ -109,69 +108,69 @@ medians as (
 
 flagged as (
 
+    -- every method's flags; final keeps the ones of var('rfm_flag_method')
     select
         scored.*,
-        recency_days * medians.middle_count <= medians.recency_middle_sum as r_high,
-        frequency * medians.middle_count >= medians.frequency_middle_sum as f_high,
-        monetary_cny * medians.middle_count >= medians.monetary_middle_sum as m_high
+        scored.recency_days * scored.scored_users <= scored.recency_total as r_high_mean,
+        scored.frequency * scored.scored_users >= scored.frequency_total as f_high_mean,
+        scored.monetary_cny * scored.scored_users >= scored.monetary_total as m_high_mean,
+        scored.recency_days * medians.middle_count <= medians.recency_middle_sum
+            as r_high_median,
+        scored.frequency * medians.middle_count >= medians.frequency_middle_sum
+            as f_high_median,
+        scored.monetary_cny * medians.middle_count >= medians.monetary_middle_sum
+            as m_high_median,
+        scored.r_score >= {{ score_threshold }} as r_high_score,
+        scored.f_score >= {{ score_threshold }} as f_high_score,
+        scored.m_score >= {{ score_threshold }} as m_high_score
     from scored
     cross join medians
 
 ),
 
-{%- elif flag_method == 'mean' %}
-
-flagged as (
+chosen as (
 
     select
-        *,
-        recency_days * scored_users <= recency_total as r_high,
-        frequency * scored_users >= frequency_total as f_high,
-        monetary_cny * scored_users >= monetary_total as m_high
-    from scored
+        user_id,
+        last_order_date,
+        recency_days,
+        frequency,
+        monetary_cny,
+        r_score,
+        f_score,
+        m_score,
+        r_high_{{ flag_method }} as r_high,
+        f_high_{{ flag_method }} as f_high,
+        m_high_{{ flag_method }} as m_high
+    from flagged
 
 ),
-
-{%- else %}
-
-flagged as (
-
-    select
-        *,
-        r_score >= {{ var('rfm_score_high_threshold') | int }} as r_high,
-        f_score >= {{ var('rfm_score_high_threshold') | int }} as f_high,
-        m_score >= {{ var('rfm_score_high_threshold') | int }} as m_high
-    from scored
-
-),
-
-{%- endif %}
 
 final as (
 
     select
         {{ marts_value_as_of_date() }} as as_of_date,
-        cast(flagged.user_id as varchar) as user_id,
-        flagged.last_order_date,
-        flagged.recency_days,
-        flagged.frequency,
-        flagged.monetary_cny,
-        flagged.r_score,
-        flagged.f_score,
-        flagged.m_score,
-        flagged.r_high,
-        flagged.f_high,
-        flagged.m_high,
+        cast(chosen.user_id as varchar) as user_id,
+        chosen.last_order_date,
+        chosen.recency_days,
+        chosen.frequency,
+        chosen.monetary_cny,
+        chosen.r_score,
+        chosen.f_score,
+        chosen.m_score,
+        chosen.r_high,
+        chosen.f_high,
+        chosen.m_high,
         cast(segments.code as varchar) as rfm_segment,
         cast(segments.label_zh as varchar) as rfm_segment_label_zh,
         cast('{{ flag_method }}' as varchar) as rfm_flag_method,
         cast({{ lookback_days }} as integer) as lookback_days
-    from flagged
+    from chosen
     left join segments
         on
-            flagged.r_high = segments.r_high
-            and flagged.f_high = segments.f_high
-            and flagged.m_high = segments.m_high
+            chosen.r_high = segments.r_high
+            and chosen.f_high = segments.f_high
+            and chosen.m_high = segments.m_high
 
 )
 
