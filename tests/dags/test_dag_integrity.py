@@ -78,3 +78,19 @@ def test_nightly_interval_is_one_business_day(dagbag):
         interval = timetable.infer_manual_data_interval(run_after=run_after_for(day, tz))
         assert business_day_from_interval(interval.start, tz).day == day
         assert (interval.end - interval.start).total_seconds() == 86400
+
+
+def test_airflow_plugin_loader_does_not_import_the_package_as_loose_modules():
+    """Airflow imports every .py under the plugins folder by file stem (``dbt.py`` → ``dbt``),
+    which would shadow real packages; ``plugins/.airflowignore`` keeps ``userops/`` out."""
+    import sys
+
+    from airflow._shared.plugins_manager.plugins_manager import (
+        _load_plugins_from_plugin_directory,
+    )
+
+    plugins_dir = DAGS_DIR.parent / "plugins"
+    before = set(sys.modules)
+    _plugins, errors = _load_plugins_from_plugin_directory(str(plugins_dir))
+    assert errors == {}
+    assert set(sys.modules) - before == set()

@@ -68,6 +68,8 @@ FULL_BUILD = ["build", "--indirect-selection", "cautious", "--select"] + [
 ]
 LIFECYCLE_RUN = ["run", "--select", "+user_lifecycle_daily"]
 
+pytestmark = pytest.mark.slow
+
 RFM_KEY = ["user_id"]
 LIFECYCLE_KEY = ["as_of_date", "user_id"]
 
@@ -386,7 +388,9 @@ def raw_events() -> pd.DataFrame:
     return _raw_events()
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+@pytest.fixture(
+    scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, raw_events
 ) -> Iterator[dict[str, Any]]:
