@@ -5,7 +5,12 @@ One **business day D** (Asia/Shanghai by default) through the warehouse:
 
 1. `load_crm` ‖ `load_events` — incremental CRM extract (watermark on `updated_at`)
    and the event partitions received during D, bad lines quarantined with reasons;
-2. `dbt_build` — staging → intermediate → marts, with every data test, as of the end of D.
+2. `dbt_build` — staging → intermediate → marts, with every data test, as of the end of D;
+3. `validate` — the Great Expectations gate on the day's raw slices and the marts that
+   feed BI and the lists; a failed critical expectation fails here and nothing is published;
+4. `publish` — each rep's prioritised follow-up list (CSV + XLSX + e-mail), held with an
+   alert when sources are stale, lists are empty or churn spikes; never sent twice;
+5. `notify` — the morning summary (rows per rep, sent or held, why).
 
 The run fires at 02:00 local time on D+1; its data interval is [D 02:00, D+1 02:00)
 and the business day is the local date of the interval start (`userops.windows`).
@@ -13,7 +18,8 @@ Rerunning or backfilling a date leaves the warehouse exactly as before.
 DuckDB allows one writer per file: every warehouse-writing task uses the one-slot
 pool `userops_duckdb`.
 
-Runbook: `make run DATE=YYYY-MM-DD` runs one date; `airflow backfill create
+Runbook: `make run DATE=YYYY-MM-DD` runs one date; trigger with
+`{"force_publish": true}` to republish a held date; `airflow backfill create
 --dag-id userops_nightly --from-date ... --to-date ...` backfills. Configuration:
 README "Configuration".
 """
@@ -23,7 +29,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, get_current_context, task
+from airflow.sdk import Param, dag, get_current_context, task
 from userops import assets
 from userops.alerts import on_task_failure
 from userops.config import load_settings
@@ -45,6 +51,7 @@ WAREHOUSE_POOL = "userops_duckdb"
         "on_failure_callback": on_task_failure,
     },
     tags=["userops", "nightly", "warehouse"],
+    params={"force_publish": Param(False, type="boolean", description="republish a held date")},
     doc_md=__doc__,
 )
 def userops_nightly():
@@ -67,7 +74,34 @@ def userops_nightly():
 
         return pipeline.step_dbt_build(pipeline.day_from_context(get_current_context()))
 
-    [load_crm(), load_events()] >> dbt_build()
+    # A failed gate fails the same way on retry: alert at once.
+    @task(pool=WAREHOUSE_POOL, retries=0)
+    def validate() -> dict:
+        from userops import pipeline
+
+        context = get_current_context()
+        return pipeline.step_validate(pipeline.day_from_context(context), context["run_id"])
+
+    # Retrying is safe: lists already sent with the same content are skipped.
+    @task(pool=WAREHOUSE_POOL, outlets=[assets.OUTREACH_LISTS])
+    def publish() -> dict:
+        from userops import pipeline
+
+        context = get_current_context()
+        force = bool(context["params"].get("force_publish", False))
+        return pipeline.step_publish(pipeline.day_from_context(context), force=force)
+
+    @task
+    def notify(published: dict) -> dict:
+        from userops import pipeline
+
+        return pipeline.step_notify(pipeline.day_from_context(get_current_context()), published)
+
+    loaded = [load_crm(), load_events()]
+    built = dbt_build()
+    published = publish()
+    loaded >> built >> validate() >> published
+    notify(published)
 
 
 userops_nightly()

@@ -15,6 +15,7 @@ against the project-local Airflow home (``.airflow/``, SQLite metadata).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -55,7 +56,9 @@ def _airflow_env() -> None:
         subprocess.run([str(airflow_bin), "db", "migrate"], check=True, capture_output=True)
 
 
-def run_dag_for_day(day: date, dag_id: str = "userops_nightly") -> dict[str, Any]:
+def run_dag_for_day(
+    day: date, dag_id: str = "userops_nightly", conf: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Run ``dag_id`` for business day ``day`` with ``dag.test()``; raise when it fails."""
     _airflow_env()
     from airflow.dag_processing.dagbag import DagBag
@@ -68,7 +71,7 @@ def run_dag_for_day(day: date, dag_id: str = "userops_nightly") -> dict[str, Any
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     dag = bag.dags[dag_id]
     started = time.monotonic()
-    dag_run = dag.test(logical_date=run_after_for(day, settings.timezone))
+    dag_run = dag.test(logical_date=run_after_for(day, settings.timezone), run_conf=conf)
     seconds = round(time.monotonic() - started, 1)
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
     summary = {"dag_id": dag_id, "business_date": day.isoformat(), "state": str(dag_run.state),
@@ -93,12 +96,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         summary = generate(config, settings.crm_url, settings.events_url)
     print(f"sources written in {time.monotonic() - started:.1f}s: CRM {settings.crm_url}, "
           f"events {settings.events_url}")  # fmt: skip
-    print(summary)
+    print(f"  CRM rows: {summary.crm_rows}")
+    print(f"  events: {summary.events_written} in {len(summary.partitions)} partition files; "
+          f"bad lines on purpose: {summary.bad_lines}")  # fmt: skip
     return 0
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    print(json.dumps(run_dag_for_day(args.date), indent=2))
+    conf = {"force_publish": True} if args.force_publish else None
+    print(json.dumps(run_dag_for_day(args.date, conf=conf), indent=2))
     return 0
 
 
@@ -119,6 +125,8 @@ def _cmd_step(args: argparse.Namespace) -> int:
         "load_crm": pipeline.step_load_crm,
         "load_events": pipeline.step_load_events,
         "dbt_build": pipeline.step_dbt_build,
+        "validate": lambda d, s: pipeline.step_validate(d, f"manual__{d.day}", s),
+        "publish": pipeline.step_publish,
     }[args.name]
     print(json.dumps(fn(day, settings), indent=2, default=str))
     return 0
@@ -144,7 +152,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _cmd_generate(gen_args)
     timings["generate sample sources"] = time.monotonic() - t0
     t1 = time.monotonic()
-    result = run_dag_for_day(args.date)
+    outbox = settings.output_dir / "outbox"
+    with contextlib.ExitStack() as stack:
+        if not os.environ.get(f"AIRFLOW_CONN_{settings.smtp_conn_id.upper()}"):
+            # No mail relay configured: deliver to a local SMTP server filing .eml files.
+            from userops.publish.outbox import local_outbox
+
+            uri = stack.enter_context(local_outbox(outbox, settings.mail_from))
+            os.environ[f"AIRFLOW_CONN_{settings.smtp_conn_id.upper()}"] = uri
+            stack.callback(os.environ.pop, f"AIRFLOW_CONN_{settings.smtp_conn_id.upper()}")
+        result = run_dag_for_day(args.date)
     timings["userops_nightly (dag.test)"] = time.monotonic() - t1
     print(f"\nuserops_nightly for {args.date}: {result['state']} in {result['seconds']}s")
     for task_id, state in result["tasks"].items():
@@ -155,6 +172,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"  {stage:<30} {seconds:6.1f}s")
     print(f"\nWarehouse: {settings.warehouse.describe()}")
     print(f"Outputs:   {settings.output_dir}")
+    print(f"  lists:     {settings.output_dir / 'outreach' / args.date.isoformat()}")
+    print(f"  data docs: {settings.output_dir / 'data_docs' / 'index.html'}")
+    if outbox.exists():
+        print(f"  e-mails:   {outbox} (local demo outbox)")
     return 0
 
 
@@ -175,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run userops_nightly for one business day")
     r.add_argument("--date", type=date.fromisoformat, required=True)
+    r.add_argument("--force-publish", action="store_true", help="republish a held date")
     r.set_defaults(func=_cmd_run)
 
     b = sub.add_parser("backfill", help="run userops_nightly for each day in [start, end]")
@@ -183,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_backfill)
 
     s = sub.add_parser("step", help="run one pipeline step without Airflow (debugging)")
-    s.add_argument("name", choices=["load_crm", "load_events", "dbt_build"])
+    s.add_argument("name", choices=["load_crm", "load_events", "dbt_build", "validate", "publish"])
     s.add_argument("--date", type=date.fromisoformat, required=True)
     s.set_defaults(func=_cmd_step)
 

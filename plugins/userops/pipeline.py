@@ -9,6 +9,7 @@ Heavy imports are local so that parsing a DAG file stays cheap.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import date
 from typing import Any
@@ -97,3 +98,84 @@ def day_from_context(context: Any, settings: Settings | None = None) -> Business
     if start is None:
         raise ValueError("userops_nightly needs a data interval; trigger it with a logical date")
     return business_day_from_interval(start, settings.timezone)
+
+
+def step_validate(day: BusinessDay, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+    """The GX quality gate; raises ``QualityGateFailed`` on a critical failure."""
+    from userops.quality.gate import run_quality_gate
+
+    settings = settings or load_settings()
+    result = run_quality_gate(
+        settings.warehouse,
+        day,
+        settings.output_dir,
+        run_id,
+        dbt_vars=dbt_vars_for(day, settings),
+    )
+    return result.to_dict()
+
+
+def _validation_passed(day: BusinessDay, settings: Settings) -> bool:
+    """No failed critical expectation recorded for the day (and the gate did run)."""
+    from userops.warehouse import Warehouse
+
+    with Warehouse(settings.warehouse) as wh:
+        if not wh.table_exists("meta", "validation_results"):
+            return False
+        (total, failed), *_ = wh.fetchall(
+            "select count(*), coalesce(sum(case when not success and severity = 'critical' "
+            f"then 1 else 0 end), 0) from meta.validation_results where business_date = {wh.param}",
+            [day.day],
+        )
+    return total > 0 and failed == 0
+
+
+def _sources_fresh(day: BusinessDay, settings: Settings) -> bool:
+    """Both sources were loaded for the day and events arrived during it."""
+    from userops.warehouse import Warehouse
+
+    with Warehouse(settings.warehouse) as wh:
+        rows = wh.fetchall(
+            "select source, rows_read from meta.load_batches "
+            f"where business_date = {wh.param}",
+            [day.day],
+        )
+    sources = {s.split(".")[0]: n for s, n in rows}
+    return "crm" in sources and (sources.get("events") or 0) > 0
+
+
+def step_publish(
+    day: BusinessDay, settings: Settings | None = None, *, force: bool = False
+) -> dict[str, Any]:
+    """Build, hold-check, write and send every rep's list for the day (idempotent)."""
+    from userops.alerts import smtp_from_airflow
+    from userops.publish.rules import PublishParams
+    from userops.publish.run import publish_day
+
+    settings = settings or load_settings()
+    params = PublishParams.from_vars(dbt_vars_for(day, settings), timezone=settings.timezone)
+    result = publish_day(
+        settings.warehouse,
+        day.day,
+        settings.output_dir,
+        params,
+        smtp_from_airflow(settings.smtp_conn_id, settings.mail_from),
+        validation_passed=_validation_passed(day, settings),
+        sources_fresh=_sources_fresh(day, settings),
+        force=force,
+        alert_recipients=settings.alert_emails,
+    )
+    return result.to_dict()
+
+
+def step_notify(day: BusinessDay, published: dict[str, Any]) -> dict[str, Any]:
+    """Log the morning summary of the publish step (rows per rep, sent or held, why)."""
+    summary = {
+        "business_date": day.day.isoformat(),
+        "held": bool(published.get("holds")) and not published.get("forced"),
+        "holds": published.get("holds", []),
+        "counts": published.get("counts", {}),
+    }
+    level = logging.WARNING if summary["held"] else logging.INFO
+    log.log(level, "outreach lists for %s: %s", day.day, json.dumps(summary, default=str))
+    return summary

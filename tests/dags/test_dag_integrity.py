@@ -59,7 +59,7 @@ def test_nightly_dag_conventions(dagbag):
     for t in dag.tasks:
         assert t.owner == "data-engineering"
         assert t.on_failure_callback, f"{t.task_id} has no failure alert"
-    writers = [t for t in dag.tasks if t.task_id.startswith(("load_", "dbt_"))]
+    writers = [t for t in dag.tasks if t.task_id != "notify"]
     assert writers and all(t.pool == "userops_duckdb" for t in writers)
     assert dag.get_task("dbt_build").upstream_task_ids == {"load_crm", "load_events"}
 
@@ -94,3 +94,12 @@ def test_airflow_plugin_loader_does_not_import_the_package_as_loose_modules():
     _plugins, errors = _load_plugins_from_plugin_directory(str(plugins_dir))
     assert errors == {}
     assert set(sys.modules) - before == set()
+
+
+def test_nightly_publishes_only_after_validation(dagbag):
+    dag = dagbag.dags["userops_nightly"]
+    assert dag.get_task("validate").upstream_task_ids == {"dbt_build"}
+    assert dag.get_task("publish").upstream_task_ids == {"validate"}
+    assert dag.get_task("notify").upstream_task_ids == {"publish"}
+    assert dag.get_task("validate").retries == 0
+    assert dag.params["force_publish"] is False

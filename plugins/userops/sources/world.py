@@ -2,9 +2,9 @@
 
 Determinism rule: every random draw comes from a stream keyed by
 ``(seed, tag, day)`` (:meth:`World.rng`), never from a stream shared across days.
-So the events of business day *d* are the same whether we simulate 90 days or
-91, and :func:`~userops.sources.generate.append_day` can re-simulate a few
-recent days and get exactly the arrivals a longer ``generate`` would have written.
+So for one config the events of business day *d* are the same however far we
+simulate, and :func:`~userops.sources.generate.append_day` can re-simulate the
+last few days and find exactly the late arrivals ``generate`` held back.
 
 Days are integer offsets from the span start (day 0 = ``config.span_start``);
 days past ``config.end_date`` are the future that ``append_day`` reveals.
@@ -37,9 +37,9 @@ ENGAGEMENT = np.array([2.0, 1.0, 0.8, 0.5, 1.0, 0.4])
 
 PLATFORM_P = np.array([0.45, 0.15, 0.20, 0.20])
 WEEKEND_ACTIVITY = 0.35
-#: Lead channels of registered accounts; the first three usually precede signup.
+#: Lead channels of registered accounts (SOURCE_CHANNELS order).
 LINKED_CHANNEL_P = np.array([0.22, 0.18, 0.25, 0.15, 0.10, 0.10])
-PRE_SIGNUP_CHANNELS = (0, 4, 5)  # crawl, cold_call, event
+PRE_SIGNUP_CHANNELS = (0, 4, 5)  # crawl, cold_call, event: the lead precedes signup
 #: Channels of companies that never register.
 UNREGISTERED_CHANNEL_P = np.array([0.40, 0.12, 0.05, 0.08, 0.25, 0.10])
 LEAD_SHARE = 0.70  # accounts that have a CRM lead
@@ -52,8 +52,6 @@ DIRTY_PHONE = 3.0
 DIRTY_EMAIL = 1.5
 DIRTY_SPACES = 2.0
 DIRTY_ENUM = 0.75
-
-assert len(LINKED_CHANNEL_P) == len(SOURCE_CHANNELS) == len(UNREGISTERED_CHANNEL_P)
 
 
 def _tag(text: str) -> int:
@@ -137,9 +135,6 @@ class Population:
     def signed_up_by(self, d: int) -> int:
         """Number of accounts with signup day <= d (a prefix: accounts are sorted)."""
         return int(np.searchsorted(self.cols["signup_day"], d, side="right"))
-
-    def user_ids(self, idx: np.ndarray) -> list[str]:
-        return [f"u{i + 1:07d}" for i in idx.tolist()]
 
 
 def _signup_weights(span: Span, days: np.ndarray) -> np.ndarray:
