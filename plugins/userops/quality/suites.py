@@ -259,7 +259,10 @@ def _lead_scores(gxe: Any) -> list[Any]:
         *_key(gxe, "lead_id"),
         *_as_of(gxe),
         gxe.ExpectTableRowCountToBeBetween(min_value=1),
-        gxe.ExpectColumnValuesToNotBeNull(column="lead_tier"),
+        # Only cleaned leads (surviving, reachable) are tiered; every one of them must be.
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="lead_tier", row_condition="is_cleaned == True", condition_parser="pandas"
+        ),
         gxe.ExpectColumnValuesToBeInSet(column="lead_tier", value_set=list(LEAD_TIERS)),
         _row_count_drift(gxe),
     ]

@@ -41,7 +41,7 @@ MART_DDL = {
     ),
     "marts.lead_scores": (
         "lead_id varchar, user_id varchar, owner_rep_id varchar, source_channel varchar, "
-        "score numeric(10,4), lead_tier varchar, as_of_date date"
+        "lead_score integer, is_cleaned boolean, lead_tier varchar, as_of_date date"
     ),
     "marts.active_users_daily": (
         "activity_date date, dau integer, wau integer, mau integer, stickiness numeric(10,4)"
@@ -198,8 +198,9 @@ def _lead_scores(day: BusinessDay) -> pd.DataFrame:
             "user_id": [f"u{i}" for i in range(n)],
             "owner_rep_id": ["r1"] * n,
             "source_channel": ["sem"] * n,
-            "score": [0.9, 0.6, 0.5, 0.4, 0.1],
-            "lead_tier": ["A", "B", "B", "B", "C"],
+            "lead_score": [90, 60, 50, 40, 10],
+            "is_cleaned": [True, True, True, True, False],
+            "lead_tier": ["A", "B", "B", "B", None],
             "as_of_date": [day.day] * n,
         }
     )
