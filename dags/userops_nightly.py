@@ -30,6 +30,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
+
 from userops import assets
 from userops.alerts import on_task_failure
 from userops.config import load_settings

@@ -1,5 +1,5 @@
 """
-### bench_dbt_cosmos (benchmark only, not a production DAG)
+### bench_dbt_cosmos_<test behaviour> (benchmark only, not a production DAG)
 
 Variant B of `benchmarks/dbt_orchestration.py`: the same dbt step rendered by
 astronomer-cosmos as a `DbtTaskGroup` — one Airflow task per seed/model (plus a
@@ -47,10 +47,12 @@ def _dbt_vars_json(data_interval_start: datetime) -> str:
 
 _settings = load_settings()
 _target = _settings.warehouse
+_test_behavior = TestBehavior(os.environ.get("USEROPS_BENCH_TEST_BEHAVIOR", "after_each"))
 
 
 @dag(
-    dag_id="bench_dbt_cosmos",
+    # One dag_id per rendering: the task set differs, and dag.test() reuses runs by dag_id.
+    dag_id=f"bench_dbt_cosmos_{_test_behavior.value}",
     schedule=nightly_timetable(_settings.timezone),
     start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
     catchup=False,
@@ -78,7 +80,7 @@ def bench_dbt_cosmos():
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior(os.environ.get("USEROPS_BENCH_TEST_BEHAVIOR", "after_each")),
+            test_behavior=_test_behavior,
         ),
         operator_args={
             "vars": "{{ userops_dbt_vars_json(data_interval_start) }}",

@@ -56,10 +56,26 @@ def _airflow_env() -> None:
         subprocess.run([str(airflow_bin), "db", "migrate"], check=True, capture_output=True)
 
 
+class DagRunFailed(RuntimeError):
+    """A ``dag.test()`` run ended in a state other than success."""
+
+    def __init__(self, summary: dict[str, Any]):
+        super().__init__(f"{summary['dag_id']} failed for {summary['business_date']}: "
+                         f"{json.dumps(summary)}")  # fmt: skip
+        self.summary = summary
+
+
 def run_dag_for_day(
-    day: date, dag_id: str = "userops_nightly", conf: dict[str, Any] | None = None
+    day: date,
+    dag_id: str = "userops_nightly",
+    conf: dict[str, Any] | None = None,
+    mark_success_pattern: str | None = None,
 ) -> dict[str, Any]:
-    """Run ``dag_id`` for business day ``day`` with ``dag.test()``; raise when it fails."""
+    """Run ``dag_id`` for business day ``day`` with ``dag.test()``; raise when it fails.
+
+    ``mark_success_pattern`` (a regex of task ids) marks those tasks successful
+    without running them, e.g. to re-run only the tail of a day.
+    """
     _airflow_env()
     from airflow.dag_processing.dagbag import DagBag
 
@@ -71,13 +87,17 @@ def run_dag_for_day(
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     dag = bag.dags[dag_id]
     started = time.monotonic()
-    dag_run = dag.test(logical_date=run_after_for(day, settings.timezone), run_conf=conf)
+    dag_run = dag.test(
+        logical_date=run_after_for(day, settings.timezone),
+        run_conf=conf,
+        mark_success_pattern=mark_success_pattern,
+    )
     seconds = round(time.monotonic() - started, 1)
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
     summary = {"dag_id": dag_id, "business_date": day.isoformat(), "state": str(dag_run.state),
                "seconds": seconds, "tasks": states}  # fmt: skip
     if str(dag_run.state) != "success":
-        raise RuntimeError(f"{dag_id} failed for {day}: {json.dumps(summary)}")
+        raise DagRunFailed(summary)
     return summary
 
 

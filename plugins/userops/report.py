@@ -41,8 +41,9 @@ _QUERIES: list[tuple[str, str, str]] = [
     (
         "Quality gate",
         "meta.validation_results",
-        "select suite, severity, sum(case when success then 1 else 0 end) as passed, "
-        "sum(case when success then 0 else 1 end) as failed from meta.validation_results "
+        "select suite, severity, cast(sum(case when success then 1 else 0 end) as integer) "
+        "as passed, cast(sum(case when success then 0 else 1 end) as integer) as failed "
+        "from meta.validation_results "
         "where business_date = {d} group by suite, severity order by suite, severity",
     ),
     (

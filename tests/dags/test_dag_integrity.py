@@ -69,6 +69,7 @@ def test_nightly_interval_is_one_business_day(dagbag):
     from datetime import date
 
     from airflow.serialization.encoders import coerce_to_core_timetable
+
     from userops.windows import business_day_from_interval, run_after_for
 
     tz = "Asia/Shanghai"

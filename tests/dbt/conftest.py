@@ -5,22 +5,17 @@ whole session: a DuckDB file and a throwaway PostgreSQL database are loaded with
 same rows through ``Warehouse.bulk_insert`` and built for the same as-of day, then
 built again for that day (the incremental path) to check reruns change nothing.
 
-Test modules should not ``import conftest``: tests/ has no packages, so the name
-means whichever conftest.py pytest imported last. For modules in this folder that
-already do (``from conftest import make_pg_database, ...``), the root helpers are
-re-exported below.
+PostgreSQL helpers live in ``tests.warehouses`` (importable; never ``import conftest``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pandas as pd
@@ -47,22 +42,15 @@ TRACKING_PLAN = (
 )  # fmt: skip
 
 
-def _root_conftest() -> ModuleType:
-    """tests/conftest.py's helpers (PostgreSQL throwaway databases), loaded by path."""
-    path = Path(__file__).resolve().parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_userops_tests_root_conftest", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+# Re-exported for older imports; new code imports ``tests.warehouses`` directly.
+from tests.warehouses import (  # noqa: E402
+    drop_pg_database,
+    make_pg_database,
+    postgres_available,
+    require_postgres,
+)
 
-
-_ROOT = _root_conftest()
-# Re-exported for test modules in this folder that ``from conftest import`` them.
-require_postgres = _ROOT.require_postgres
-make_pg_database = _ROOT.make_pg_database
-drop_pg_database = _ROOT.drop_pg_database
-postgres_available = _ROOT.postgres_available
+__all__ = ["drop_pg_database", "make_pg_database", "postgres_available", "require_postgres"]
 
 
 # -- hand-made CRM rows ------------------------------------------------------------------

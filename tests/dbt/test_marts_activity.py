@@ -27,8 +27,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from conftest import drop_pg_database, make_pg_database, require_postgres
 from reference import activity as ref
+from tests.warehouses import drop_pg_database, make_pg_database, require_postgres
 from userops.config import DBT_PROJECT_DIR, WarehouseTarget
 from userops.load.schema import EVENT_COLUMNS, ensure_schemas
 from userops.transform.dbt import DbtRunSummary, build

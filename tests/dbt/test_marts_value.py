@@ -33,8 +33,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from conftest import drop_pg_database, make_pg_database, require_postgres
 from reference import value as ref
+from tests.warehouses import drop_pg_database, make_pg_database, require_postgres
 from userops.config import WarehouseTarget
 from userops.load.schema import CRM_TABLES, EVENT_COLUMNS, ensure_schemas
 from userops.transform.dbt import run_dbt

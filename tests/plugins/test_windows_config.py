@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+
 from userops.config import WarehouseTarget, load_settings
 from userops.windows import BusinessDay
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -75,8 +75,8 @@ def read_events(events_dir: Path) -> tuple[pd.DataFrame, int]:
                     "event_id": str(obj["event_id"]),
                     "user_id": str(obj["user_id"]),
                     "event_type": obj["event_type"],
-                    "occurred_at": _ts(obj["occurred_at"]).astimezone(timezone.utc),
-                    "received_at": _ts(obj["received_at"]).astimezone(timezone.utc),
+                    "occurred_at": _ts(obj["occurred_at"]).astimezone(UTC),
+                    "received_at": _ts(obj["received_at"]).astimezone(UTC),
                     "order_id": props.get("order_id"),
                     "amount": props.get("amount"),
                 })  # fmt: skip
@@ -87,7 +87,7 @@ def events_as_of(events: pd.DataFrame, day: date, tz: str = "Asia/Shanghai") -> 
     """Events known by the end of business day ``day``, de-duplicated on event_id,
     with their business date (``occurred_date``)."""
     end = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=ZoneInfo(tz))
-    known = events[events["received_at"] < end.astimezone(timezone.utc)]
+    known = events[events["received_at"] < end.astimezone(UTC)]
     known = known.sort_values(["event_id", "received_at"]).drop_duplicates("event_id")
     known = known.assign(
         occurred_date=known["occurred_at"].map(lambda t: t.astimezone(ZoneInfo(tz)).date())

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 from loadtest_sources import CrmSource
+
 from userops.config import WarehouseTarget
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+
 from userops.config import WarehouseTarget
 from userops.load.schema import CRM_KEYS, CRM_TABLES, EVENT_COLUMNS
 from userops.warehouse import Warehouse

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 import pytest
 from fsspec.core import url_to_fs
+
 from userops.extract.events import (
     TRACKING_PLAN,
     iter_chunks,

@@ -19,6 +19,7 @@ from loadtest_sources import (
     query,
     rep,
 )
+
 from userops.config import WarehouseTarget
 from userops.extract.crm import text_array, value_to_text
 from userops.load.crm import load_crm

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from loadtest_sources import D1, events_snapshot, query, write_partition
+
 from userops.config import WarehouseTarget
 from userops.load.batches import LoadIntegrityError
 from userops.load.events import load_events

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+
 from userops.publish.build import PublishInputs
 from userops.warehouse import Warehouse
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from publish_world import D, World, days_ago
+
 from userops.publish.build import LIST_COLUMNS, _split_sizes, build_lists
 from userops.publish.rules import PublishParams
 

@@ -7,6 +7,7 @@ import io
 
 from openpyxl import load_workbook
 from publish_world import D, World, days_ago
+
 from userops.publish.build import LIST_COLUMNS, build_lists
 from userops.publish.files import (
     content_hash,

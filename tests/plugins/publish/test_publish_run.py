@@ -11,6 +11,7 @@ from datetime import date, timedelta
 import pytest
 from openpyxl import load_workbook
 from publish_world import D, World, days_ago, write_world
+
 from userops.publish.build import build_lists
 from userops.publish.deliver import SmtpSettings
 from userops.publish.files import content_hash, csv_bytes, list_dir, read_manifest

@@ -1,0 +1,62 @@
+"""Throwaway PostgreSQL databases for tests (importable: ``from tests.warehouses import ...``).
+
+PostgreSQL tests skip on a laptop without a server but *fail* under ``CI=true``,
+so a CI machine without PostgreSQL can never report green.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from userops.config import WarehouseTarget
+
+PG_HOST = os.environ.get("USEROPS_TEST_PG_HOST", "127.0.0.1")
+PG_PORT = int(os.environ.get("USEROPS_TEST_PG_PORT", "5432"))
+PG_USER = os.environ.get("USEROPS_TEST_PG_USER", "postgres")
+
+
+def _pg_admin_conninfo() -> str:
+    return f"host={PG_HOST} port={PG_PORT} user={PG_USER} dbname=postgres connect_timeout=5"
+
+
+def postgres_available() -> tuple[bool, str]:
+    try:
+        import psycopg
+
+        with psycopg.connect(_pg_admin_conninfo()) as conn:
+            conn.execute("select 1")
+        return True, ""
+    except Exception as exc:  # any connection failure means "not available"
+        return False, str(exc)
+
+
+def require_postgres() -> None:
+    ok, why = postgres_available()
+    if ok:
+        return
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"PostgreSQL is required in CI but unreachable: {why}")
+    pytest.skip(f"PostgreSQL not reachable on {PG_HOST}:{PG_PORT}: {why}")
+
+
+def make_pg_database(prefix: str = "userops_test") -> WarehouseTarget:
+    import psycopg
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_pg_admin_conninfo(), autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    return WarehouseTarget(
+        kind="postgres", pg_host=PG_HOST, pg_port=PG_PORT, pg_user=PG_USER, pg_dbname=name
+    )
+
+
+def drop_pg_database(target: WarehouseTarget) -> None:
+    import psycopg
+
+    with psycopg.connect(_pg_admin_conninfo(), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{target.pg_dbname}" with (force)')
+
+
