@@ -27,6 +27,7 @@ dropped at the end. Usage::
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -135,7 +136,8 @@ def _base_env(work: Path) -> dict[str, str]:
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "AIRFLOW__COSMOS__CACHE_DIR": str(work / "cosmos-cache"),
             "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
-            # Keep dbt artefacts out of the shared dbt_project/target and logs.
+            # Keep dbt artefacts out of the shared dbt_project/target and logs. Cosmos
+            # children drop these again (see _timed_run).
             "DBT_TARGET_PATH": str(work / "dbt-target"),
             "DBT_LOG_PATH": str(work / "dbt-logs"),
             "PYTHONPATH": os.pathsep.join(
@@ -169,13 +171,14 @@ def _prepare_warehouse(
     settings = load_settings(env)
     bday = pipeline.business_day(day, settings)
     started = time.monotonic()
-    run_dbt(
-        ["parse"],
-        settings.warehouse,
-        vars=pipeline.dbt_vars_for(bday, settings),
-        target_path=manifest_dir,
-        log_path=manifest_dir / "logs",
-    )
+    with open(log, "a") as fh, contextlib.redirect_stdout(fh):
+        run_dbt(
+            ["parse"],
+            settings.warehouse,
+            vars=pipeline.dbt_vars_for(bday, settings),
+            target_path=manifest_dir,
+            log_path=manifest_dir / "logs",
+        )
     timings["dbt_parse"] = time.monotonic() - started
     return timings
 
@@ -199,11 +202,18 @@ def _pg_available() -> bool:
 
 
 # -- parent: timed runs ----------------------------------------------------------------------
-def _timed_run(variant: str, warehouse: str, day: date, env: dict[str, str], log: Path) -> RunResult:
+def _timed_run(
+    variant: str, warehouse: str, day: date, env: dict[str, str], log: Path
+) -> RunResult:
     env = {**env}
     behavior = VARIANTS[variant][2]
     if behavior:
         env["USEROPS_BENCH_TEST_BEHAVIOR"] = behavior
+        # Cosmos runs each task in its own temp copy of the project and moves
+        # partial_parse.msgpack in and out of its cache itself; a global DBT_TARGET_PATH
+        # would make every task share one msgpack whose root_path is a deleted temp dir.
+        env.pop("DBT_TARGET_PATH", None)
+        env.pop("DBT_LOG_PATH", None)
     cmd = [sys.executable, str(Path(__file__).resolve()), "_run", variant, day.isoformat()]
     started = time.monotonic()
     with open(log, "a") as fh:
@@ -302,7 +312,9 @@ def main(argv: list[str] | None = None) -> int:
             if pg_db:
                 _drop_pg_database(pg_db)
 
-    print(f"\nbusiness day {args.date}, {args.users} users x {args.days} days, load={os.getloadavg()}")
+    print(
+        f"\nbusiness day {args.date}, {args.users} users x {args.days} days, load={os.getloadavg()}"
+    )
     print(_fmt_table(results))
     (work / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=2))
     return 0 if results and all(r.ok for r in results) else 1

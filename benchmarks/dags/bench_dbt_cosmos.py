@@ -30,6 +30,7 @@ import pendulum
 from airflow.sdk import dag
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
 from userops.config import DBT_PROJECT_DIR, load_settings
 from userops.windows import nightly_timetable
 

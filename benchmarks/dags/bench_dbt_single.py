@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import dag, get_current_context, task
+
 from userops.windows import nightly_timetable
 
 WAREHOUSE_POOL = "userops_duckdb"
