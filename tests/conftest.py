@@ -42,6 +42,7 @@ from userops.config import WarehouseTarget  # noqa: E402
 
 __all__ = ["drop_pg_database", "make_pg_database", "postgres_available", "require_postgres"]
 
+
 @pytest.fixture
 def pg_target() -> Iterator[WarehouseTarget]:
     """A fresh PostgreSQL database, dropped afterwards."""

@@ -58,5 +58,3 @@ def drop_pg_database(target: WarehouseTarget) -> None:
 
     with psycopg.connect(_pg_admin_conninfo(), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{target.pg_dbname}" with (force)')
-
-

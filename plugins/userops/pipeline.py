@@ -100,7 +100,9 @@ def day_from_context(context: Any, settings: Settings | None = None) -> Business
     return business_day_from_interval(start, settings.timezone)
 
 
-def step_validate(day: BusinessDay, run_id: str, settings: Settings | None = None) -> dict[str, Any]:
+def step_validate(
+    day: BusinessDay, run_id: str, settings: Settings | None = None
+) -> dict[str, Any]:
     """The GX quality gate; raises ``QualityGateFailed`` on a critical failure."""
     from userops.quality.gate import run_quality_gate
 
@@ -136,8 +138,7 @@ def _sources_fresh(day: BusinessDay, settings: Settings) -> bool:
 
     with Warehouse(settings.warehouse) as wh:
         rows = wh.fetchall(
-            "select source, rows_read from meta.load_batches "
-            f"where business_date = {wh.param}",
+            f"select source, rows_read from meta.load_batches where business_date = {wh.param}",
             [day.day],
         )
     sources = {s.split(".")[0]: n for s, n in rows}

@@ -152,8 +152,7 @@ def test_dau_wau_mau_match_independent_reading_of_the_files(world, reference):
     expected = dau_wau_mau(events, DAY)
     with Warehouse(world["target"]) as wh:
         row = wh.fetch_df(
-            "select dau, wau, mau from marts.active_users_daily where activity_date = "
-            f"{wh.param}",
+            f"select dau, wau, mau from marts.active_users_daily where activity_date = {wh.param}",
             [DAY],
         ).iloc[0]
     assert {k: int(row[k]) for k in expected} == expected
@@ -170,14 +169,16 @@ def _compare(mart: pd.DataFrame, ref: pd.DataFrame, key: list[str]) -> None:
         df = df[cols].copy()
         for c in cols:
             df[c] = df[c].map(
-                lambda v: None
-                if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT
-                else (
-                    f"{Decimal(str(v)):.4f}"
-                    if isinstance(v, float | Decimal) and not isinstance(v, bool)
-                    else str(v)[:10]
-                    if hasattr(v, "isoformat")
-                    else str(v)
+                lambda v: (
+                    None
+                    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT
+                    else (
+                        f"{Decimal(str(v)):.4f}"
+                        if isinstance(v, float | Decimal) and not isinstance(v, bool)
+                        else str(v)[:10]
+                        if hasattr(v, "isoformat")
+                        else str(v)
+                    )
                 )
             )
         return df.sort_values(key).reset_index(drop=True)
@@ -275,4 +276,6 @@ def test_injected_defect_stops_before_publishing(world):
             [day],
         )
     assert published == 0
-    assert ("marts.users", "user_id") in set(zip(failed_checks.suite, failed_checks.column_name, strict=True))
+    assert ("marts.users", "user_id") in set(
+        zip(failed_checks.suite, failed_checks.column_name, strict=True)
+    )

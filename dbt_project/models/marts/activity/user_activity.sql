@@ -43,7 +43,10 @@ windowed as (
         {% for w in windows -%}
             sum(
                 case
-                    when activity_date >= {{ marts_activity_as_of_date(1 - w) }} and is_active then 1
+                    when
+                        activity_date >= {{ marts_activity_as_of_date(1 - w) }}
+                        and is_active
+                        then 1
                     else 0
                 end
             ) as active_days_{{ w }}d,
@@ -52,7 +55,8 @@ windowed as (
             {% for w in windows -%}
                 sum(
                     case
-                        when activity_date >= {{ marts_activity_as_of_date(1 - w) }} then {{ column }}
+                        when activity_date >= {{ marts_activity_as_of_date(1 - w) }}
+                            then {{ column }}
                         else 0
                     end
                 ) as {{ metric }}_{{ w }}d,
@@ -81,7 +85,8 @@ final as (
         {% endfor -%}
         {% for metric, _ in window_sums -%}
             {% for w in windows -%}
-                cast(coalesce(windowed.{{ metric }}_{{ w }}d, 0) as integer) as {{ metric }}_{{ w }}d,
+                cast(coalesce(windowed.{{ metric }}_{{ w }}d, 0) as integer)
+                    as {{ metric }}_{{ w }}d,
             {% endfor -%}
         {% endfor -%}
         lifespans.first_active_date,
