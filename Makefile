@@ -20,7 +20,7 @@ export DBT_PROFILES_DIR                    := $(CURDIR)/dbt_project
 export DBT_SEND_ANONYMOUS_USAGE_STATS      := False
 export PYTHONPATH                          := $(CURDIR)/plugins
 
-.PHONY: help setup demo run test test-fast lint fmt airflow docs bench clean
+.PHONY: help setup demo run test lint fmt airflow docs bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -67,7 +67,8 @@ airflow: setup  ## Airflow UI on http://localhost:8080 (airflow standalone)
 	$(BIN)/airflow standalone
 
 docs: setup  ## build and serve the dbt docs site (lineage) on http://localhost:8081
-	cd dbt_project && $(BIN)/dbt docs generate --target duckdb && $(BIN)/dbt docs serve --port 8081
+	@test -f data/warehouse/userops.duckdb || $(MAKE) demo
+	cd dbt_project && USEROPS_DUCKDB_PATH=$(CURDIR)/data/warehouse/userops.duckdb $(BIN)/dbt docs generate --target duckdb --vars "{as_of_date: $(or $(DATE),2026-06-30)}" && $(BIN)/dbt docs serve --port 8081
 
 bench: setup  ## benchmarks that print figures (generator, loads, dbt)
 	$(PY) benchmarks/run_all.py

@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from reference import activity as ref
+from tests.reference import activity as ref
 from tests.warehouses import drop_pg_database, make_pg_database, require_postgres
 from userops.config import DBT_PROJECT_DIR, WarehouseTarget
 from userops.load.schema import EVENT_COLUMNS, ensure_schemas

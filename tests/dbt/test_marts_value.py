@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from reference import value as ref
+from tests.reference import value as ref
 from tests.warehouses import drop_pg_database, make_pg_database, require_postgres
 from userops.config import WarehouseTarget
 from userops.load.schema import CRM_TABLES, EVENT_COLUMNS, ensure_schemas

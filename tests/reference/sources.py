@@ -14,10 +14,13 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-TRACKING_PLAN = {
+#: SPEC §1.2 tracking plan, written out again on purpose: the references do not import
+#: production code. By default every type makes a user active (SPEC §2).
+ALL_EVENT_TYPES: tuple[str, ...] = (
     "signup", "login", "page_view", "search", "listing_published", "listing_updated",
     "profile_updated", "inquiry_sent", "feature_used", "order_paid",
-}  # fmt: skip
+)  # fmt: skip
+TRACKING_PLAN = frozenset(ALL_EVENT_TYPES)
 REQUIRED = ("event_id", "user_id", "event_type", "occurred_at", "received_at")
 
 

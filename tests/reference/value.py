@@ -32,19 +32,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-#: SPEC §1.2 tracking plan; by default every type makes a user active (SPEC §2).
-ALL_EVENT_TYPES: tuple[str, ...] = (
-    "signup",
-    "login",
-    "page_view",
-    "search",
-    "listing_published",
-    "listing_updated",
-    "profile_updated",
-    "inquiry_sent",
-    "feature_used",
-    "order_paid",
-)
+from tests.reference.sources import ALL_EVENT_TYPES
 
 #: (r_high, f_high, m_high) -> (segment code, Chinese label): SPEC §2, seed rfm_segments.
 RFM_SEGMENTS: dict[tuple[bool, bool, bool], tuple[str, str]] = {

@@ -3,39 +3,7 @@
     clash with a sibling area's test of the same idea.
 #}
 
-{#- Composite key uniqueness: fails for every combination of
-    `combination_of_columns` that occurs more than once.
-
-        data_tests:
-          - marts_value_unique_combination:
-              arguments:
-                combination_of_columns: [user_id, as_of_date]
--#}
-{% test marts_value_unique_combination(model, combination_of_columns) %}
-
-with
-
-keys as (
-
-    select {{ combination_of_columns | join(', ') }}
-    from {{ model }}
-
-),
-
-failures as (
-
-    select
-        {{ combination_of_columns | join(', ') }},
-        count(*) as occurrences
-    from keys
-    group by {{ combination_of_columns | join(', ') }}
-    having count(*) > 1
-
-)
-
-select * from failures
-
-{% endtest %}
+{#- Composite keys use the shared `unique_combination` test (macros/generic_tests). -#}
 
 
 {#- Fails for every row whose `column_name` is larger than the previous row's

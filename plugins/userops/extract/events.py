@@ -39,21 +39,7 @@ from typing import Any
 import pyarrow as pa
 from fsspec import AbstractFileSystem
 
-#: The tracking plan (SPEC 1.2): the one place the accepted event types live.
-TRACKING_PLAN: frozenset[str] = frozenset(
-    {
-        "signup",
-        "login",
-        "page_view",
-        "search",
-        "listing_published",
-        "listing_updated",
-        "profile_updated",
-        "inquiry_sent",
-        "feature_used",
-        "order_paid",
-    }
-)
+from userops.tracking_plan import TRACKING_PLAN
 
 REQUIRED_FIELDS: tuple[str, ...] = (
     "event_id",

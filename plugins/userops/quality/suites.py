@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from userops.extract.events import TRACKING_PLAN
+from userops.tracking_plan import TRACKING_PLAN
 from userops.load.schema import CRM_KEYS
 from userops.quality.gx_runtime import import_gx
 from userops.quality.thresholds import QualityThresholds

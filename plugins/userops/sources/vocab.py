@@ -7,6 +7,8 @@ Enum tuples are in SPEC §1 order; the simulation stores indexes into them.
 
 from __future__ import annotations
 
+from userops.tracking_plan import EVENT_TYPES as _TRACKING_PLAN_TYPES
+
 # --- SPEC enums --------------------------------------------------------------
 
 SOURCE_CHANNELS = ("crawl", "sem", "organic", "referral", "cold_call", "event")
@@ -18,18 +20,7 @@ CONTRACT_STATUSES = ("active", "expired", "cancelled")
 PLATFORMS = ("web", "ios", "android", "miniprogram")
 
 #: The tracking plan (SPEC §1.2), in a fixed order: the simulation stores codes.
-EVENT_TYPES = (
-    "signup",
-    "login",
-    "page_view",
-    "search",
-    "listing_published",
-    "listing_updated",
-    "profile_updated",
-    "inquiry_sent",
-    "feature_used",
-    "order_paid",
-)
+EVENT_TYPES = _TRACKING_PLAN_TYPES
 #: Types the collector receives but the tracking plan does not know (quarantined).
 UNKNOWN_EVENT_TYPES = ("ad_click", "share_clicked", "app_crash", "video_play")
 
