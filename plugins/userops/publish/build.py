@@ -208,7 +208,9 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
     reps = inputs.reps.copy()
     reps["rep_id"] = _ids(reps["rep_id"])
     reps["is_active"] = _flag(reps["is_active"])
-    cap = pd.to_numeric(reps["daily_capacity"], errors="coerce").fillna(0)
+    cap = pd.to_numeric(reps["daily_capacity"], errors="coerce").fillna(
+        params.default_daily_capacity
+    )
     reps["daily_capacity"] = cap.clip(lower=0).astype(int)
     reps = reps.dropna(subset=["rep_id"]).drop_duplicates("rep_id", keep="last")
 

@@ -114,6 +114,9 @@ class PublishParams:
         default_factory=lambda: _frozen({"A": 60, "B": 30, "C": 0})
     )
     overdue_cap_days: int = 29
+    #: Capacity of a rep whose CRM ``daily_capacity`` is missing or unreadable (a real CRM
+    #: often leaves it empty; 0 would silently give that rep no list at all).
+    default_daily_capacity: int = 20
     #: Business time zone: ``next_followup_at`` (UTC) -> business date.
     timezone: str = "Asia/Shanghai"
 
@@ -133,6 +136,7 @@ class PublishParams:
             "outreach_action_weights": "action_weights",
             "outreach_tier_weights": "tier_weights",
             "outreach_overdue_cap_days": "overdue_cap_days",
+            "outreach_default_daily_capacity": "default_daily_capacity",
             "business_timezone": "timezone",
         }
     )

@@ -132,12 +132,13 @@ def test_capacity_is_never_exceeded_and_cuts_are_counted(world):
     assert result.rep_rows("R1")["lead_id"].tolist() == ["L0", "L1", "L2"]
 
 
-def test_zero_or_missing_capacity_means_no_list(world):
+def test_zero_capacity_means_no_list_and_missing_capacity_takes_the_default(world):
     world.rep("R1", capacity=0).rep("R2", capacity=None)
-    world.lead("L1", "R1").lead("L2", "R2")
-    result = lists(world)
-    assert result.rows.empty
+    world.lead("L1", "R1").lead("L2", "R2").lead("L3", "R2")
+    result = lists(world, PublishParams(default_daily_capacity=1))
+    assert result.rows["lead_id"].tolist() == ["L2"]
     assert result.reps.set_index("rep_id")["backlog"].to_dict() == {"R1": 1, "R2": 1}
+    assert result.reps.set_index("rep_id")["daily_capacity"].to_dict() == {"R1": 0, "R2": 1}
 
 
 def test_a_reps_list_holds_only_their_own_leads(world):
