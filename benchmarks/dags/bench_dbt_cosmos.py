@@ -11,6 +11,7 @@ Unlike a production DAG this file reads the environment at parse time (the
 benchmark's knobs, and the warehouse connection Cosmos hands to dbt):
 
 * `USEROPS_BENCH_DBT_MANIFEST` — path of the pre-built `manifest.json` (required);
+* `USEROPS_BENCH_DBT_PROJECT_DIR` — the dbt project (default: `dbt_project/`);
 * `USEROPS_BENCH_TEST_BEHAVIOR` — `after_each` (default) or `build`;
 * the usual `USEROPS_*` settings (`userops.config.load_settings`).
 
@@ -48,6 +49,7 @@ def _dbt_vars_json(data_interval_start: datetime) -> str:
 
 _settings = load_settings()
 _target = _settings.warehouse
+_project_dir = Path(os.environ.get("USEROPS_BENCH_DBT_PROJECT_DIR", DBT_PROJECT_DIR))
 _test_behavior = TestBehavior(os.environ.get("USEROPS_BENCH_TEST_BEHAVIOR", "after_each"))
 
 
@@ -66,14 +68,14 @@ def bench_dbt_cosmos():
     DbtTaskGroup(
         group_id="dbt",
         project_config=ProjectConfig(
-            dbt_project_path=DBT_PROJECT_DIR,
+            dbt_project_path=_project_dir,
             manifest_path=Path(os.environ["USEROPS_BENCH_DBT_MANIFEST"]),
             partial_parse=True,
         ),
         profile_config=ProfileConfig(
             profile_name="userops",
             target_name=_target.dbt_target,
-            profiles_yml_filepath=DBT_PROJECT_DIR / "profiles.yml",
+            profiles_yml_filepath=_project_dir / "profiles.yml",
         ),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,

@@ -267,9 +267,10 @@ def test_reruns_leave_the_warehouse_identical_and_send_nothing(world, request):
     assert statuses <= {"sent", "skipped_duplicate", "skipped_empty"}
 
 
-def test_next_night_is_incremental_and_counts_late_events(world, next_night):
-    """Nightly simulation: D+1's arrivals (new CRM rows, new partition with late events for
-    D) -> the D+1 run loads only the increment and re-counts D with its late events."""
+def test_next_night_is_incremental_and_matches_reference(world, next_night):
+    """Nightly simulation: D+1's arrivals (new CRM rows, a new partition) -> the D+1 run
+    loads only the increment, and both D and D+1 match the files as known at D+1.
+    (Late events re-counted through the lookback: tests/dbt/test_staging_and_activity.py.)"""
     from userops.cli import run_dag_for_day
 
     with Warehouse(world["target"]) as wh:
@@ -277,9 +278,7 @@ def test_next_night_is_incremental_and_counts_late_events(world, next_night):
     result = run_dag_for_day(NEXT)
     assert set(result["tasks"].values()) == {"success"}, result
     known = events_as_of(next_night, NEXT)
-    late_for_day = known[(known.occurred_date == DAY) & (known.received_at >= pd.Timestamp(
-        "2026-05-31 16:00:00", tz="UTC"))]  # fmt: skip
-    assert len(late_for_day) > 0, "the generator delivers some of D's events late"
+    assert (known.occurred_date == NEXT).sum() > 0
     with Warehouse(world["target"]) as wh:
         rows = wh.fetch_df(
             "select activity_date, dau, wau, mau from marts.active_users_daily "

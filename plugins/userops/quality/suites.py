@@ -30,10 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from userops.tracking_plan import TRACKING_PLAN
 from userops.load.schema import CRM_KEYS
 from userops.quality.gx_runtime import import_gx
 from userops.quality.thresholds import QualityThresholds
+from userops.tracking_plan import TRACKING_PLAN
 from userops.windows import BusinessDay
 
 CRITICAL = "critical"
