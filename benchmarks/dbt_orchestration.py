@@ -27,7 +27,6 @@ dropped at the end. Usage::
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import shutil
@@ -166,37 +165,43 @@ def _snapshot_project(work: Path) -> Path:
     return dest
 
 
+def _child_dbt(command: str, day: date, project_dir: Path, target_path: Path) -> None:
+    """One ``dbt <command>`` as of ``day`` (run in a child: dbt-duckdb keeps the file open)."""
+    from userops import pipeline
+    from userops.config import load_settings
+    from userops.transform.dbt import run_dbt
+
+    settings = load_settings()
+    dbt_vars = pipeline.dbt_vars_for(pipeline.business_day(day, settings), settings)
+    run_dbt(
+        [command],
+        settings.warehouse,
+        dbt_vars,
+        project_dir,
+        target_path=target_path,
+        log_path=target_path / "logs",
+    )
+
+
 def _prepare_warehouse(
     env: dict[str, str], day: date, project_dir: Path, manifest_dir: Path, log: Path
 ) -> dict[str, float]:
     """Load D's sources, warm the warehouse with one build, write ``manifest.json``.
 
     The warm-up makes every timed run the steady nightly rerun (incremental models
-    already exist), whichever variant comes first.
+    already exist), whichever variant comes first. Each step is its own process:
+    dbt-duckdb keeps the DuckDB file open in the invoking process after dbt returns,
+    so an in-process build here would lock the timed runs out of the file.
     """
-    from userops import pipeline
-    from userops.config import load_settings
-    from userops.transform.dbt import run_dbt
-
     userops = str(BIN / "userops")
     timings = {}
     for step in ("load_crm", "load_events"):
         timings[step] = _sh([userops, "step", step, "--date", day.isoformat()], env, log)
-    settings = load_settings(env)
-    dbt_vars = pipeline.dbt_vars_for(pipeline.business_day(day, settings), settings)
     # ``build`` warms the warehouse; ``parse`` writes the manifest Cosmos renders from.
     for command, target_path in (("build", manifest_dir / "warm-up"), ("parse", manifest_dir)):
-        started = time.monotonic()
-        with open(log, "a") as fh, contextlib.redirect_stdout(fh):
-            run_dbt(
-                [command],
-                settings.warehouse,
-                dbt_vars,
-                project_dir,
-                target_path=target_path,
-                log_path=target_path / "logs",
-            )
-        timings[f"dbt_{command}"] = time.monotonic() - started
+        cmd = [sys.executable, str(Path(__file__).resolve()), "_dbt", command, day.isoformat(),
+               str(project_dir), str(target_path)]  # fmt: skip
+        timings[f"dbt_{command}"] = _sh(cmd, env, log)
     return timings
 
 
@@ -340,8 +345,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "_run":
+    if sys.argv[1:2] == ["_run"]:  # child: one timed dag.test()
         out = _child_run(sys.argv[2], date.fromisoformat(sys.argv[3]))
         print(RESULT_MARK + json.dumps(out), flush=True)
+        sys.exit(0)
+    if sys.argv[1:2] == ["_dbt"]:  # child: one preparation dbt command
+        _child_dbt(
+            sys.argv[2], date.fromisoformat(sys.argv[3]), Path(sys.argv[4]), Path(sys.argv[5])
+        )
         sys.exit(0)
     sys.exit(main())
