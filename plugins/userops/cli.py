@@ -162,6 +162,11 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from userops.report import print_summary
 
+    if not args.verbose:
+        # A readable demo: task and dbt progress logs only with -v (the summary says it all).
+        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("DBT_QUIET", "True")
+
     settings = load_settings()
     timings: dict[str, float] = {}
     t0 = time.monotonic()
