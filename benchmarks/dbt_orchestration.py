@@ -5,8 +5,8 @@ the warehouse with one ``dbt build`` (so every timed run is the steady nightly
 rerun, incremental models included), writes a ``manifest.json`` with ``dbt parse``
 and then times, with Airflow's ``dag.test()`` for the same business day:
 
-* ``single`` — ``benchmarks/dags/bench_dbt_single.py``: one task calling
-  ``userops.pipeline.step_dbt_build`` (what production does);
+* ``single`` — ``benchmarks/dags/bench_dbt_single.py``: one task doing what
+  ``userops.pipeline.step_dbt_build`` does (what production runs);
 * ``cosmos-after_each`` / ``cosmos-build`` — ``benchmarks/dags/bench_dbt_cosmos.py``:
   a Cosmos ``DbtTaskGroup`` rendered from the manifest, local dbtRunner execution,
   ``TestBehavior.AFTER_EACH`` (run + test task per model) or ``BUILD`` (one
@@ -16,8 +16,11 @@ Each timed run is a fresh Python process (so DAG parse times are cold, as in a D
 processor, and no dbt/Cosmos state leaks between runs); variants are interleaved
 per repetition so load from other users of the machine spreads evenly. Everything
 lives under ``--work-dir`` (own data dir, own AIRFLOW_HOME with SQLite metadata,
-own dbt target/log paths); the PostgreSQL run uses a throwaway database that is
-dropped at the end. Usage::
+own dbt target/log paths, a frozen copy of ``dbt_project/`` so edits to the live tree
+cannot change the work mid-benchmark); the PostgreSQL run uses a throwaway database
+that is dropped at the end. Figures land in ``<work-dir>/results.json``, child output
+in ``<work-dir>/bench.log``. ``--reps 3`` on both warehouses takes ~35 min on 2 cores.
+Usage::
 
     PYTHONPATH=plugins .venv/bin/python benchmarks/dbt_orchestration.py \\
         [--date 2026-06-30 --users 2000 --days 120 --reps 2 \\
