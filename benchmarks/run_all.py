@@ -30,7 +30,9 @@ def main() -> int:
     _module("generator").main(["--users", "100000", "--days", "90"])
     print("\n== loads: 200,000 event lines, 20,000 leads, DuckDB and PostgreSQL ==")
     _module("load").main(["--events", "200000", "--crm", "20000"])
-    print("\n== dbt orchestration: single task vs Cosmos (1 rep, DuckDB; ADR 0004 ran 3 reps x 2) ==")
+    print(
+        "\n== dbt orchestration: single task vs Cosmos (1 rep, DuckDB; ADR 0004 ran 3 reps x 2) =="
+    )
     _module("dbt_orchestration").main(["--reps", "1", "--warehouses", "duckdb"])
     return 0
 
