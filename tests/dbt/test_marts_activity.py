@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 import random
 from collections.abc import Callable, Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ import pyarrow as pa
 import pytest
 
 from tests.reference import activity as ref
+from tests.reference.compare import assert_same_rows, norm
 from tests.warehouses import drop_pg_database, make_pg_database, require_postgres
 from userops.config import DBT_PROJECT_DIR, WarehouseTarget
 from userops.load.schema import EVENT_COLUMNS, ensure_schemas
@@ -238,37 +237,11 @@ def _reference(
 
 
 # -- comparison ------------------------------------------------------------------------
-def _norm(value: Any) -> Any:
-    """One comparable Python value per SQL value, whichever driver produced it."""
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else round(float(value), 6)
-    if isinstance(value, Decimal):
-        return round(float(value), 6)
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, pd.Timestamp | dt.datetime):
-        return value.date()
-    if isinstance(value, np.datetime64):
-        return pd.Timestamp(value).date()
-    return value
-
-
-def _rows(frame: pd.DataFrame, key: list[str]) -> list[tuple[Any, ...]]:
-    rows = [tuple(_norm(v) for v in row) for row in frame.itertuples(index=False, name=None)]
-    positions = [list(frame.columns).index(k) for k in key]
-    return sorted(rows, key=lambda r: tuple(str(r[p]) for p in positions))
+_norm = norm
 
 
 def _assert_same(model: str, actual: pd.DataFrame, expected: pd.DataFrame) -> None:
-    assert list(actual.columns) == list(expected.columns), model
-    got, want = _rows(actual, KEYS[model]), _rows(expected, KEYS[model])
-    assert len(got) == len(want), f"{model}: {len(got)} rows, reference has {len(want)}"
-    for g, w in zip(got, want, strict=True):
-        assert g == w, f"{model}: warehouse {g} != reference {w}"
+    assert_same_rows(model, actual, expected, KEYS[model])
 
 
 # -- warehouse runs --------------------------------------------------------------------

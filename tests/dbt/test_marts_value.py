@@ -34,6 +34,7 @@ import pyarrow as pa
 import pytest
 
 from tests.reference import value as ref
+from tests.reference.compare import assert_same_rows, norm
 from tests.warehouses import drop_pg_database, make_pg_database, require_postgres
 from userops.config import WarehouseTarget
 from userops.load.schema import CRM_TABLES, EVENT_COLUMNS, ensure_schemas
@@ -337,37 +338,9 @@ def _expected_history(raw: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
 
 
 # -- comparison ------------------------------------------------------------------------
-def _norm(value: Any) -> Any:
-    """One comparable Python value per SQL value, whichever driver produced it."""
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, float | np.floating):
-        return None if math.isnan(value) else round(float(value), 6)
-    if isinstance(value, Decimal):
-        return round(float(value), 6)
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, pd.Timestamp | dt.datetime):
-        return value.date()
-    if isinstance(value, np.datetime64):
-        return pd.Timestamp(value).date()
-    return value
+_norm = norm
 
-
-def _rows(frame: pd.DataFrame, key: list[str]) -> list[tuple[Any, ...]]:
-    rows = [tuple(_norm(v) for v in row) for row in frame.itertuples(index=False, name=None)]
-    positions = [list(frame.columns).index(k) for k in key]
-    return sorted(rows, key=lambda r: tuple(str(r[p]) for p in positions))
-
-
-def _assert_same(name: str, actual: pd.DataFrame, expected: pd.DataFrame, key: list[str]) -> None:
-    assert list(actual.columns) == list(expected.columns), name
-    got, want = _rows(actual, key), _rows(expected, key)
-    assert len(got) == len(want), f"{name}: {len(got)} rows, expected {len(want)}"
-    for g, w in zip(got, want, strict=True):
-        assert g == w, f"{name}: warehouse {g} != expected {w}"
+_assert_same = assert_same_rows
 
 
 # -- warehouse runs --------------------------------------------------------------------
