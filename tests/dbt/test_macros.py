@@ -268,6 +268,17 @@ def test_runner_env_vars_and_errors(harness: Path, duckdb_target: WarehouseTarge
     assert passed_vars["as_of_end_utc"] == "2024-03-10 16:00:00"
     assert passed_vars["activity_lookback_days"] == 3
 
+    # dbt-duckdb must not keep the file open: another process can take the write lock now.
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()",
+         str(duckdb_target.duckdb_path)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert probe.returncode == 0, probe.stderr
+
     with pytest.raises(DbtError) as err:
         run_dbt(["run-operation", "no_such_macro"], duckdb_target, project_dir=harness, **paths)
     assert not err.value.summary.success

@@ -191,7 +191,11 @@ def run_dbt(
             stack.enter_context(duckdb_lock(target.duckdb_path))
         stack.enter_context(_INVOCATION_LOCK)
         stack.enter_context(_environ(env))
-        res = dbtRunner().invoke(cmd)
+        try:
+            res = dbtRunner().invoke(cmd)
+        finally:
+            if target.is_duckdb:
+                _release_duckdb_file()
     summary = DbtRunSummary(
         args=tuple(args),
         success=bool(res.success),
@@ -202,6 +206,24 @@ def run_dbt(
     if raise_on_failure and not summary.success:
         raise DbtError(summary)
     return summary
+
+
+def _release_duckdb_file() -> None:
+    """Close dbt-duckdb's process-wide DuckDB environment after an invocation.
+
+    dbt-duckdb keeps the database open in a class attribute after ``invoke`` returns,
+    so another *process* (the next task, a BI tool, the CLI) could not open the file
+    until this one exits. Closing it here makes the file lock above mean what it says.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # dbt-duckdb not installed: nothing to release
+        return
+    with DuckDBConnectionManager._LOCK:
+        env, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+        if env is not None:
+            with contextlib.suppress(Exception):
+                env.close()
 
 
 def build(
