@@ -35,6 +35,7 @@ os.environ.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)
 from tests.warehouses import (  # noqa: E402  (after the Airflow env is set)
     drop_pg_database,
     make_pg_database,
+    new_target,
     postgres_available,
     require_postgres,
 )
@@ -57,21 +58,18 @@ def pg_target() -> Iterator[WarehouseTarget]:
 @pytest.fixture
 def duckdb_target(tmp_path) -> WarehouseTarget:
     """A fresh DuckDB warehouse file."""
-    return WarehouseTarget(kind="duckdb", duckdb_path=tmp_path / "warehouse.duckdb")
+    return new_target("duckdb", tmp_path)
 
 
 @pytest.fixture(params=["duckdb", "postgres"])
 def any_target(request, tmp_path) -> Iterator[WarehouseTarget]:
     """Runs a test once per warehouse."""
-    if request.param == "duckdb":
-        yield WarehouseTarget(kind="duckdb", duckdb_path=tmp_path / "warehouse.duckdb")
-        return
-    require_postgres()
-    target = make_pg_database()
+    target = new_target(request.param, tmp_path)
     try:
         yield target
     finally:
-        drop_pg_database(target)
+        if not target.is_duckdb:
+            drop_pg_database(target)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,13 @@ def drop_pg_database(target: WarehouseTarget) -> None:
 
     with psycopg.connect(_pg_admin_conninfo(), autocommit=True) as conn:
         conn.execute(f'drop database if exists "{target.pg_dbname}" with (force)')
+
+
+def new_target(kind: str, tmp: Path, prefix: str = "userops_test") -> WarehouseTarget:
+    """A fresh warehouse of ``kind``: a DuckDB file under ``tmp`` or a throwaway PostgreSQL
+    database (skips, or fails under CI, without a server). Drop the latter with
+    :func:`drop_pg_database`."""
+    if kind == "duckdb":
+        return WarehouseTarget(kind="duckdb", duckdb_path=tmp / "warehouse.duckdb")
+    require_postgres()
+    return make_pg_database(prefix)

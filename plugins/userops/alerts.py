@@ -12,14 +12,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from userops.config import load_settings
+from userops.config import as_bool, load_settings
 from userops.publish.deliver import SmtpSettings, send_alert
 
 log = logging.getLogger("userops.alerts")
-
-
-def _as_bool(value: Any) -> bool:
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
 def smtp_from_airflow(conn_id: str, mail_from: str) -> SmtpSettings | None:
@@ -37,14 +33,14 @@ def smtp_from_airflow(conn_id: str, mail_from: str) -> SmtpSettings | None:
         log.warning("no Airflow connection %r: e-mail delivery disabled", conn_id)
         return None
     extra = conn.extra_dejson or {}
-    use_tls = not _as_bool(extra.get("disable_ssl", False))
+    use_tls = not as_bool(extra.get("disable_ssl", False))
     return SmtpSettings(
         host=conn.host or "localhost",
         port=int(conn.port or (465 if use_tls else 25)),
         user=conn.login or None,
         password=conn.password or None,
         use_tls=use_tls,
-        starttls=not use_tls and not _as_bool(extra.get("disable_tls", False)),
+        starttls=not use_tls and not as_bool(extra.get("disable_tls", False)),
         mail_from=extra.get("from_email") or mail_from,
     )
 

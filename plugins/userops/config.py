@@ -106,10 +106,6 @@ class Settings:
     alert_emails: tuple[str, ...] = ()
     data_dir: Path = PROJECT_ROOT / "data"
 
-    @property
-    def dbt_project_dir(self) -> Path:
-        return DBT_PROJECT_DIR
-
 
 def _parse_vars(text: str) -> dict[str, Any]:
     """``USEROPS_DBT_VARS`` accepts JSON or YAML mapping text."""
@@ -124,8 +120,9 @@ def _parse_vars(text: str) -> dict[str, Any]:
     return value
 
 
-def _as_bool(text: str) -> bool:
-    return text.strip().lower() in {"1", "true", "yes", "on"}
+def as_bool(value: object) -> bool:
+    """Truthy spellings in environment variables and connection extras."""
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _resolve_path(value: str) -> str:
@@ -153,7 +150,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         timezone=env.get("USEROPS_TIMEZONE", "Asia/Shanghai"),
         dbt_vars=_parse_vars(env.get("USEROPS_DBT_VARS", "")),
         crm_overlap_minutes=int(env.get("USEROPS_CRM_OVERLAP_MINUTES", "60")),
-        events_full_load=_as_bool(env.get("USEROPS_EVENTS_FULL_LOAD", "false")),
+        events_full_load=as_bool(env.get("USEROPS_EVENTS_FULL_LOAD", "false")),
         smtp_conn_id=env.get("USEROPS_SMTP_CONN_ID", "smtp_default"),
         mail_from=env.get("USEROPS_MAIL_FROM", "userops@localhost"),
         alert_emails=tuple(

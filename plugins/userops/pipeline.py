@@ -81,12 +81,11 @@ def step_dbt_build(
     day: BusinessDay, settings: Settings | None = None, select: str | None = None
 ) -> dict[str, Any]:
     """``dbt build`` of the whole project (or ``select``) as of the day."""
-    from userops.transform.dbt import run_dbt
+    from userops.transform.dbt import build
 
     settings = settings or load_settings()
-    args = ["build"] + (["--select", select] if select else [])
-    result = run_dbt(args, target=settings.warehouse, vars=dbt_vars_for(day, settings))
-    return result.to_dict() if hasattr(result, "to_dict") else {"success": True}
+    selection = (select,) if select else ()
+    return build(day, settings.warehouse, settings.dbt_vars, select=selection).to_dict()
 
 
 def day_from_context(context: Any, settings: Settings | None = None) -> BusinessDay:

@@ -17,7 +17,6 @@ import datetime as dt
 import json
 import random
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ import pytest
 
 from tests.reference import activity as ref
 from tests.reference.compare import assert_same_rows, norm
-from tests.warehouses import drop_pg_database, make_pg_database, require_postgres
+from tests.warehouses import drop_pg_database, new_target
 from userops.config import DBT_PROJECT_DIR, WarehouseTarget
 from userops.load.schema import EVENT_COLUMNS, ensure_schemas
 from userops.transform.dbt import DbtRunSummary, build
@@ -237,7 +236,6 @@ def _reference(
 
 
 # -- comparison ------------------------------------------------------------------------
-_norm = norm
 
 
 def _assert_same(model: str, actual: pd.DataFrame, expected: pd.DataFrame) -> None:
@@ -251,13 +249,6 @@ Snapshot = dict[str, pd.DataFrame]
 def _snapshot(target: WarehouseTarget) -> Snapshot:
     with Warehouse(target) as wh:
         return {m: wh.fetch_df(f"select * from {SCHEMA[m]}.{m}") for m in ACTIVITY_MODELS}
-
-
-def _new_target(kind: str, tmp: Path) -> WarehouseTarget:
-    if kind == "duckdb":
-        return WarehouseTarget(kind="duckdb", duckdb_path=tmp / "warehouse.duckdb")
-    require_postgres()
-    return make_pg_database("userops_test_activity")
 
 
 @pytest.fixture(scope="module")
@@ -274,7 +265,7 @@ def runs(
     """One warehouse, built as of D1 and D2, then again as of D2 with the variant vars
     (each a ``dbt build``: models, their data tests and unit tests)."""
     tmp = tmp_path_factory.mktemp(f"activity_{request.param}")
-    target = _new_target(request.param, tmp)
+    target = new_target(request.param, tmp, "userops_test_activity")
     try:
         with Warehouse(target) as wh:
             ensure_schemas(wh)
@@ -330,10 +321,10 @@ def test_signup_alone_is_not_activity_when_signup_is_not_an_active_type(runs) ->
     (so a cohort) but no active day; week 0 of the cohort still counts them."""
     spans = runs["snapshots"]["variant"]["int_users__lifespans"].set_index("user_id")
     user = spans.loc[SIGNUP_ONLY_USER]
-    assert _norm(user["signup_date"]) == D1 - dt.timedelta(days=10)
-    assert _norm(user["first_active_date"]) is None
+    assert norm(user["signup_date"]) == D1 - dt.timedelta(days=10)
+    assert norm(user["first_active_date"]) is None
     activity = runs["snapshots"]["variant"]["user_activity"].set_index("user_id")
-    assert _norm(activity.loc[SIGNUP_ONLY_USER, "days_since_last_active"]) is None
+    assert norm(activity.loc[SIGNUP_ONLY_USER, "days_since_last_active"]) is None
 
 
 def test_dataset_exercises_the_edge_cases(raw_events) -> None:

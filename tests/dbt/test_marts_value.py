@@ -25,7 +25,6 @@ import math
 import random
 from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,8 +33,8 @@ import pyarrow as pa
 import pytest
 
 from tests.reference import value as ref
-from tests.reference.compare import assert_same_rows, norm
-from tests.warehouses import drop_pg_database, make_pg_database, require_postgres
+from tests.reference.compare import assert_same_rows
+from tests.warehouses import drop_pg_database, new_target
 from userops.config import WarehouseTarget
 from userops.load.schema import CRM_TABLES, EVENT_COLUMNS, ensure_schemas
 from userops.transform.dbt import run_dbt
@@ -338,22 +337,12 @@ def _expected_history(raw: pd.DataFrame, days: list[dt.date]) -> pd.DataFrame:
 
 
 # -- comparison ------------------------------------------------------------------------
-_norm = norm
-
-_assert_same = assert_same_rows
 
 
 # -- warehouse runs --------------------------------------------------------------------
 def _read(target: WarehouseTarget, relation: str) -> pd.DataFrame:
     with Warehouse(target) as wh:
         return wh.fetch_df(f"select * from {relation}")
-
-
-def _new_target(kind: str, tmp: Path) -> WarehouseTarget:
-    if kind == "duckdb":
-        return WarehouseTarget(kind="duckdb", duckdb_path=tmp / "warehouse.duckdb")
-    require_postgres()
-    return make_pg_database("userops_test_value")
 
 
 @pytest.fixture(scope="module")
@@ -369,7 +358,7 @@ def runs(
 ) -> Iterator[dict[str, Any]]:
     """Nightly D1, D2 (lifecycle only), D3 (full build); the reverse backfill; a rerun."""
     tmp = tmp_path_factory.mktemp(f"value_{request.param}")
-    target = _new_target(request.param, tmp)
+    target = new_target(request.param, tmp, "userops_test_value")
     paths = {"target_path": tmp / "target", "log_path": tmp / "logs"}
 
     def dbt(args: list[str], day: dt.date) -> Any:
@@ -416,7 +405,7 @@ def test_user_rfm_matches_reference(runs, raw_events) -> None:
     # the dataset must exercise what the test is about
     assert expected["rfm_segment"].nunique() >= 4
     assert expected.duplicated(["monetary_cny"]).any()  # ties on M
-    _assert_same("user_rfm", runs["user_rfm"], expected, RFM_KEY)
+    assert_same_rows("user_rfm", runs["user_rfm"], expected, RFM_KEY)
 
 
 def test_lifecycle_history_matches_reference(runs, raw_events) -> None:
@@ -424,7 +413,7 @@ def test_lifecycle_history_matches_reference(runs, raw_events) -> None:
     stages = set(expected["lifecycle_stage"])
     assert stages == {"introduction", "growth", "mature", "dormant", "churned"}
     assert expected["is_stage_changed"].any()
-    _assert_same("user_lifecycle_daily", runs["user_lifecycle_daily"], expected, LIFECYCLE_KEY)
+    assert_same_rows("user_lifecycle_daily", runs["user_lifecycle_daily"], expected, LIFECYCLE_KEY)
 
 
 def test_previous_stage_is_recomputed_from_what_d3_knows(runs) -> None:
@@ -442,11 +431,11 @@ def test_previous_stage_is_recomputed_from_what_d3_knows(runs) -> None:
 def test_reverse_backfill_gives_the_nightly_history(runs) -> None:
     nightly, backfilled = runs["user_lifecycle_daily"], runs["backfilled_history"]
     assert set(pd.to_datetime(nightly["as_of_date"]).dt.date) == {D1, D2, D3}
-    _assert_same("backfill vs nightly", backfilled, nightly, LIFECYCLE_KEY)
+    assert_same_rows("backfill vs nightly", backfilled, nightly, LIFECYCLE_KEY)
 
 
 def test_rerun_of_a_date_changes_nothing(runs) -> None:
-    _assert_same(
+    assert_same_rows(
         "rerun vs nightly", runs["rerun_history"], runs["user_lifecycle_daily"], LIFECYCLE_KEY
     )
 

@@ -7,9 +7,9 @@ a real local SMTP server, so "exactly one e-mail per rep" is what a mail relay s
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +21,8 @@ from tests.reference import activity as ref_activity
 from tests.reference import value as ref_value
 from tests.reference.compare import assert_same_rows
 from tests.reference.sources import dau_wau_mau, events_as_of, read_events
-from tests.warehouses import drop_pg_database, make_pg_database, require_postgres
+from tests.smtp import airflow_smtp_uri, local_smtp
+from tests.warehouses import drop_pg_database, new_target
 from userops.config import WarehouseTarget
 from userops.warehouse import Warehouse
 
@@ -34,15 +35,6 @@ RAW_TABLES = ("crm__sales_reps", "crm__leads", "crm__followups", "crm__contracts
 MART_TABLES = ("active_users_daily", "user_activity", "retention_cohorts", "retention_n_day",
                "growth_accounting", "users", "user_rfm", "user_lifecycle_daily",
                "lifecycle_transitions", "lead_funnel", "lead_scores", "user_tags")  # fmt: skip
-
-
-@dataclass
-class Mailbox:
-    messages: list[tuple[list[str], bytes]] = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd hook
-        self.messages.append((list(envelope.rcpt_tos), envelope.content))
-        return "250 OK"
 
 
 def _generator_config():
@@ -91,31 +83,17 @@ def _env(sources: Path, target: WarehouseTarget, out: Path, smtp_port: int) -> d
         "USEROPS_EVENTS_URL": str(sources / "events"),
         "USEROPS_WAREHOUSE": warehouse,
         "USEROPS_OUTPUT_DIR": str(out),
-        "AIRFLOW_CONN_SMTP_DEFAULT": (
-            f"smtp://127.0.0.1:{smtp_port}?disable_ssl=true&disable_tls=true"
-        ),
+        "AIRFLOW_CONN_SMTP_DEFAULT": airflow_smtp_uri(smtp_port),
     }
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgres"])
 def world(request, sources, airflow_db, tmp_path_factory) -> Iterator[dict]:
     """A warehouse, an output folder and a local SMTP server wired through the env."""
-    import socket
-
-    from aiosmtpd.controller import Controller
-
     tmp = tmp_path_factory.mktemp(f"e2e-{request.param}")
-    if request.param == "duckdb":
-        target = WarehouseTarget(kind="duckdb", duckdb_path=tmp / "warehouse.duckdb")
-    else:
-        require_postgres()
-        target = make_pg_database("userops_e2e")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    target = new_target(request.param, tmp, "userops_e2e")
+    stack = contextlib.ExitStack()
+    mailbox, port = stack.enter_context(local_smtp())
     env = _env(sources, target, tmp / "output", port)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
@@ -127,7 +105,7 @@ def world(request, sources, airflow_db, tmp_path_factory) -> Iterator[dict]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-        controller.stop()
+        stack.close()
         if not target.is_duckdb:
             drop_pg_database(target)
 
@@ -224,14 +202,15 @@ def test_each_rep_got_exactly_their_list(world):
     emails = dict(zip(reps.rep_id, reps.rep_email, strict=True))
     recipients = sorted(r for rcpts, _ in mailbox.messages for r in rcpts)
     assert recipients == sorted(emails[r] for r in sent.rep_id)
-    for rcpts, content in mailbox.messages:
+    for rcpts, msg in mailbox.messages:
         rep_id = next(r for r, e in emails.items() if e == rcpts[0])
-        assert f"{rep_id}.xlsx".encode() in content  # the rep's own attachment, nobody else's
-        others = set(sent.rep_id) - {rep_id}
-        assert not any(f"{o}.xlsx".encode() in content for o in others)
+        attachments = list(msg.iter_attachments())
+        assert len(attachments) == 1  # the rep's own list, nobody else's
+        assert (attachments[0].get_filename() or "").endswith(f"{rep_id}.xlsx")
+        assert attachments[0].get_content()[:2] == b"PK"  # a real XLSX (zip) file
 
 
-def test_reruns_leave_the_warehouse_identical_and_send_nothing(world, request):
+def test_reruns_leave_the_warehouse_identical_and_send_nothing(world):
     reruns = 2 if world["target"].is_duckdb else 1
     before = len(world["mailbox"].messages)
     for _ in range(reruns):

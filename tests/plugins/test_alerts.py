@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import socket
 from types import SimpleNamespace
 
 import pytest
 
+from tests.smtp import airflow_smtp_uri, local_smtp
+
 
 @pytest.fixture
 def smtp_inbox():
-    from aiosmtpd.controller import Controller
-
-    received: list[tuple[list[str], bytes]] = []
-
-    class Handler:
-        async def handle_DATA(self, server, session, envelope):
-            received.append((list(envelope.rcpt_tos), envelope.content))
-            return "250 OK"
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, received
-    finally:
-        controller.stop()
+    with local_smtp() as (inbox, port):
+        yield port, inbox
 
 
 def _context(exc: Exception) -> dict:
@@ -38,31 +23,28 @@ def _context(exc: Exception) -> dict:
 def test_failure_callback_emails_the_alert_list(monkeypatch, smtp_inbox, caplog):
     from userops.alerts import on_task_failure
 
-    port, received = smtp_inbox
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_SMTP_DEFAULT",
-        f"smtp://127.0.0.1:{port}?disable_ssl=true&disable_tls=true&from_email=ops%40x.cn",
-    )
+    port, inbox = smtp_inbox
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", airflow_smtp_uri(port, from_email="ops%40x.cn"))
     monkeypatch.setenv("USEROPS_ALERT_EMAILS", "oncall@x.cn, lead@x.cn")
     with caplog.at_level("ERROR", logger="userops.alerts"):
         on_task_failure(_context(RuntimeError("gate failed: marts.users duplicated")))
     assert "FAILED userops_nightly.validate" in caplog.text
-    assert len(received) == 1
-    rcpts, content = received[0]
+    assert len(inbox.messages) == 1
+    rcpts, msg = inbox.messages[0]
     assert sorted(rcpts) == ["lead@x.cn", "oncall@x.cn"]
-    assert b"marts.users duplicated" in content and b"From: ops@x.cn" in content
+    assert "marts.users duplicated" in msg.get_content() and msg["From"] == "ops@x.cn"
 
 
 def test_failure_callback_without_recipients_only_logs(monkeypatch, smtp_inbox, caplog):
     from userops.alerts import on_task_failure
 
-    port, received = smtp_inbox
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", f"smtp://127.0.0.1:{port}?disable_ssl=true")
+    port, inbox = smtp_inbox
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", airflow_smtp_uri(port))
     monkeypatch.delenv("USEROPS_ALERT_EMAILS", raising=False)
     with caplog.at_level("ERROR", logger="userops.alerts"):
         on_task_failure(_context(ValueError("boom")))
     assert "boom" in caplog.text
-    assert received == []
+    assert inbox.messages == []
 
 
 def test_unreachable_mail_server_never_masks_the_failure(monkeypatch, caplog):

@@ -85,6 +85,15 @@ class DbtRunSummary:
             counts[n.status] = counts.get(n.status, 0) + 1
         return counts
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable summary (the dbt task's XCom)."""
+        return {
+            "args": list(self.args),
+            "success": self.success,
+            "status_counts": self.status_counts(),
+            "failed_nodes": [n.unique_id for n in self.failed_nodes],
+        }
+
 
 class DbtError(RuntimeError):
     """A dbt invocation did not succeed; ``summary.failed_nodes`` says which nodes."""

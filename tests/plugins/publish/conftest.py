@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import smtplib
 from collections.abc import Iterator
 
 import pytest
-from publish_world import Inbox, World, free_port
+from publish_world import World
+
+from tests.smtp import Inbox, local_smtp
 
 
 @pytest.fixture
@@ -17,15 +18,5 @@ def world() -> World:
 @pytest.fixture
 def smtp_server() -> Iterator[tuple[Inbox, int]]:
     """An aiosmtpd server on 127.0.0.1 and a free port; yields (inbox, port)."""
-    from aiosmtpd.controller import Controller
-
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        with smtplib.SMTP("127.0.0.1", port, timeout=10) as probe:
-            probe.noop()
+    with local_smtp() as (inbox, port):
         yield inbox, port
-    finally:
-        controller.stop()

@@ -8,11 +8,8 @@ warehouse path with identical data.
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
 from typing import Any
 
 import pandas as pd
@@ -259,22 +256,3 @@ def write_world(wh: Warehouse, world: World) -> None:
 
 
 # -- a real SMTP server ------------------------------------------------------------------
-class Inbox:
-    """Messages received by the local aiosmtpd server."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
-        msg = message_from_bytes(envelope.content, policy=policy.default)
-        self.messages.append((list(envelope.rcpt_tos), msg))
-        return "250 Message accepted for delivery"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [m for rcpts, m in self.messages if address in rcpts]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

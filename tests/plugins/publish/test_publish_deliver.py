@@ -6,8 +6,9 @@ from datetime import date, datetime
 
 import pandas as pd
 import pytest
-from publish_world import D, Inbox, World, days_ago, free_port
+from publish_world import D, World, days_ago
 
+from tests.smtp import Inbox, free_port
 from userops.publish.build import BuildResult, build_lists
 from userops.publish.deliver import RepList, SmtpSettings, list_body, send_alert, send_lists
 from userops.publish.log import LogEntry, diff_lists, evaluate_holds, previous_alerted
