@@ -37,12 +37,21 @@ from userops.config import load_settings
 from userops.windows import nightly_timetable
 
 WAREHOUSE_POOL = "userops_duckdb"
+SETTINGS = load_settings()
 
 
+# catchup=False and one active run: the scheduler runs the latest night only; history
+# and missed nights are run on purpose with `userops backfill` / `airflow backfill
+# create` (ADR 0006). The start date only has to precede any real history.
 @dag(
     dag_id="userops_nightly",
-    schedule=nightly_timetable(load_settings().timezone),
-    start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai"),
+    schedule=nightly_timetable(SETTINGS.timezone),
+    start_date=pendulum.datetime(
+        SETTINGS.start_date.year,
+        SETTINGS.start_date.month,
+        SETTINGS.start_date.day,
+        tz=SETTINGS.timezone,
+    ),
     catchup=False,
     max_active_runs=1,
     default_args={

@@ -22,13 +22,20 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from userops.config import PROJECT_ROOT, load_settings
 
-DEMO_END_DATE = date(2026, 6, 30)
+
+def yesterday() -> date:
+    """The business day whose list is this morning's: yesterday in the business time zone."""
+    from zoneinfo import ZoneInfo
+
+    return (datetime.now(ZoneInfo(load_settings().timezone)) - timedelta(days=1)).date()
+
+
 DEMO_USERS = 2000
 DEMO_DAYS = 120
 
@@ -57,12 +64,35 @@ def _airflow_env() -> None:
 
 
 class DagRunFailed(RuntimeError):
-    """A ``dag.test()`` run ended in a state other than success."""
+    """A ``dag.test()`` run that did not run every task to success."""
 
     def __init__(self, summary: dict[str, Any]):
-        super().__init__(f"{summary['dag_id']} failed for {summary['business_date']}: "
-                         f"{json.dumps(summary)}")  # fmt: skip
+        super().__init__(f"{summary['dag_id']} for {summary['business_date']}: "
+                         f"{summary['problem']}")  # fmt: skip
         self.summary = summary
+
+
+def run_problem(state: str, tasks: dict[str, str], expected: set[str]) -> str | None:
+    """Why a finished run is not a success (``None`` when every task succeeded).
+
+    A run that executed no task (e.g. a logical date before the DAG's start date) or
+    left a task unfinished is a failure, whatever state Airflow gave the run.
+    """
+    if not tasks:
+        return (
+            "no task ran (is the date before USEROPS_START_DATE, the DAG's start date?); "
+            f"run state {state}"
+        )
+    bad = {t: s for t, s in sorted(tasks.items()) if s != "success"}
+    missing = sorted(expected - set(tasks))
+    if bad or missing or state != "success":
+        parts = [f"run state {state}"]
+        if bad:
+            parts.append("tasks not successful: " + ", ".join(f"{t}={s}" for t, s in bad.items()))
+        if missing:
+            parts.append("tasks without an instance: " + ", ".join(missing))
+        return "; ".join(parts)
+    return None
 
 
 def run_dag_for_day(
@@ -95,9 +125,10 @@ def run_dag_for_day(
     seconds = round(time.monotonic() - started, 1)
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
     summary = {"dag_id": dag_id, "business_date": day.isoformat(), "state": str(dag_run.state),
-               "seconds": seconds, "tasks": states}  # fmt: skip
-    if str(dag_run.state) != "success":
-        raise DagRunFailed(summary)
+               "seconds": seconds, "tasks": states, "run_id": dag_run.run_id}  # fmt: skip
+    problem = run_problem(str(dag_run.state), states, set(dag.task_ids))
+    if problem:
+        raise DagRunFailed({**summary, "problem": problem})
     return summary
 
 
@@ -106,7 +137,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     config = GeneratorConfig(
-        seed=args.seed, users=args.users, days=args.days, end_date=args.end_date,
+        seed=args.seed, users=args.users, days=args.days, end_date=args.end_date or yesterday(),
         dirty_rate=args.dirty_rate, gzip=args.gzip,
     )  # fmt: skip
     started = time.monotonic()
@@ -168,6 +199,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         os.environ.setdefault("DBT_QUIET", "True")
 
     settings = load_settings()
+    args.date = args.date or yesterday()
     timings: dict[str, float] = {}
     t0 = time.monotonic()
     gen_args = argparse.Namespace(
@@ -212,7 +244,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="write sample CRM database and event files")
     g.add_argument("--users", type=int, default=DEMO_USERS)
     g.add_argument("--days", type=int, default=DEMO_DAYS)
-    g.add_argument("--end-date", type=date.fromisoformat, default=DEMO_END_DATE)
+    g.add_argument("--end-date", type=date.fromisoformat, default=None,
+                   help="last day of the sample history (default: yesterday)")  # fmt: skip
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--dirty-rate", type=float, default=0.02)
     g.add_argument("--gzip", action="store_true")
@@ -239,7 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=_cmd_summary)
 
     d = sub.add_parser("demo", help="sample data -> nightly DAG on DuckDB -> summary")
-    d.add_argument("--date", type=date.fromisoformat, default=DEMO_END_DATE)
+    d.add_argument("--date", type=date.fromisoformat, default=None,
+                   help="business day to run (default: yesterday, so the lists are this "
+                   "morning's and get sent)")  # fmt: skip
     d.add_argument("--users", type=int, default=DEMO_USERS)
     d.add_argument("--days", type=int, default=DEMO_DAYS)
     d.set_defaults(func=_cmd_demo)
@@ -247,12 +282,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 success, 1 a run failed (message on stderr), 2 bad configuration."""
+    from userops.config import ConfigError
+
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"userops: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except DagRunFailed as exc:
+        print(json.dumps(exc.summary, indent=2), file=sys.stderr)
+        print(f"userops: FAILED: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -19,6 +20,14 @@ import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+#: Earliest business day the nightly DAG accepts by default: early enough for any
+#: real history (Airflow creates no task instance for a logical date before it).
+DEFAULT_START_DATE = date(1970, 1, 1)
+
+
+class ConfigError(ValueError):
+    """A setting has a value the pipeline cannot use; the message names the setting."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,9 @@ class Settings:
     mail_from: str = "userops@localhost"
     alert_emails: tuple[str, ...] = ()
     data_dir: Path = PROJECT_ROOT / "data"
+    start_date: date = DEFAULT_START_DATE
+    #: The calendar date the send rule treats as today (None: the clock, in ``timezone``).
+    today: date | None = None
 
 
 def _parse_vars(text: str) -> dict[str, Any]:
@@ -114,10 +126,34 @@ def _parse_vars(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError:
-        value = yaml.safe_load(text)
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise ConfigError(f"USEROPS_DBT_VARS is neither JSON nor YAML: {first}") from None
     if not isinstance(value, dict):
-        raise ValueError(f"USEROPS_DBT_VARS must be a JSON/YAML mapping, got: {text!r}")
+        raise ConfigError(f"USEROPS_DBT_VARS must be a JSON/YAML mapping, got: {text!r}")
     return value
+
+
+def _parse_date(env: Mapping[str, str], name: str, default: date | None) -> date | None:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _parse_int(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {text!r}") from None
 
 
 def as_bool(value: object) -> bool:
@@ -149,7 +185,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         output_dir=Path(_resolve_path(env.get("USEROPS_OUTPUT_DIR", str(data_dir / "output")))),
         timezone=env.get("USEROPS_TIMEZONE", "Asia/Shanghai"),
         dbt_vars=_parse_vars(env.get("USEROPS_DBT_VARS", "")),
-        crm_overlap_minutes=int(env.get("USEROPS_CRM_OVERLAP_MINUTES", "60")),
+        crm_overlap_minutes=_parse_int(env, "USEROPS_CRM_OVERLAP_MINUTES", 60),
         events_full_load=as_bool(env.get("USEROPS_EVENTS_FULL_LOAD", "false")),
         smtp_conn_id=env.get("USEROPS_SMTP_CONN_ID", "smtp_default"),
         mail_from=env.get("USEROPS_MAIL_FROM", "userops@localhost"),
@@ -157,4 +193,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             a.strip() for a in env.get("USEROPS_ALERT_EMAILS", "").split(",") if a.strip()
         ),
         data_dir=data_dir,
+        start_date=_parse_date(env, "USEROPS_START_DATE", DEFAULT_START_DATE),
+        today=_parse_date(env, "USEROPS_TODAY", None),
     )

@@ -164,6 +164,7 @@ def step_publish(
         sources_fresh=_sources_fresh(day, settings),
         force=force,
         alert_recipients=settings.alert_emails,
+        today=settings.today,
     )
     return result.to_dict()
 
@@ -173,6 +174,7 @@ def step_notify(day: BusinessDay, published: dict[str, Any]) -> dict[str, Any]:
     summary = {
         "business_date": day.day.isoformat(),
         "held": bool(published.get("holds")) and not published.get("forced"),
+        "backfill": bool(published.get("backfill")) and not published.get("forced"),
         "holds": published.get("holds", []),
         "counts": published.get("counts", {}),
     }

@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from tests.dbt.conftest import SELECT
 from userops.warehouse import Warehouse
 
 pytestmark = pytest.mark.slow
@@ -72,9 +73,9 @@ def test_build_succeeds_with_expected_warnings(built):
         # Dangling references in the hand-made CRM rows are reported, not fatal.
         assert any(name.startswith("relationships_stg_crm__followups_lead_id") for name in warned)
         assert any(name.startswith("relationships_stg_crm__leads_owner_rep_id") for name in warned)
-        # Both dbt unit tests ran and passed.
+        # The unit tests of the selected models ran and passed (staging: 2, daily facts: 1).
         unit = [n for n in summary.nodes if n.unique_id.startswith("unit_test.")]
-        assert len(unit) == 2 and all(n.status == "pass" for n in unit)
+        assert len(unit) == 3 and all(n.status == "pass" for n in unit)
 
 
 # -- staging -------------------------------------------------------------------------
@@ -183,31 +184,37 @@ def test_events_dedup_as_of_and_properties(built, raw_events, as_of):
 
 
 # -- active_users_daily --------------------------------------------------------------
-def _expected_active_users_daily(raw: pd.DataFrame, as_of) -> pd.DataFrame:
-    """Independent pandas formulation: sets of users per date, windows by date ranges."""
-    end = as_of.end_utc.replace(tzinfo=None)
-    known = raw[raw["received_at"] < end].sort_values(
-        ["event_id", "received_at", "_source_file", "_line_number"]
-    )
-    events = known.drop_duplicates("event_id", keep="first").copy()
+def _expected_active_users_daily(raw: pd.DataFrame, as_of, horizon: int = 7) -> pd.DataFrame:
+    """Independent pandas formulation: sets of users per date, windows by date ranges;
+    the row of day d counts the events received by the end of min(d + horizon, D)."""
+    from userops.windows import BusinessDay
+
+    events = raw.sort_values(["event_id", "received_at", "_source_file", "_line_number"])
+    events = events.drop_duplicates("event_id", keep="first").copy()
     local = pd.to_datetime(events["occurred_at"]).dt.tz_localize("UTC").dt.tz_convert(TZ)
     events["day"] = local.dt.date
     events = events[events["day"] <= as_of.day]
-    users_by_day: dict[dt.date, set[str]] = (
-        events.groupby("day")["user_id"].apply(lambda s: set(s.str.strip())).to_dict()
-    )
 
-    def active(first: dt.date, last: dt.date) -> int:
-        users: set[str] = set()
-        day = first
-        while day <= last:
-            users |= users_by_day.get(day, set())
-            day += dt.timedelta(days=1)
-        return len(users)
+    def users_by_day(knowledge: dt.date) -> dict[dt.date, set[str]]:
+        end = BusinessDay(knowledge, as_of.tz).end_utc.replace(tzinfo=None)
+        known = events[events["received_at"] < end]
+        return known.groupby("day")["user_id"].apply(lambda s: set(s.str.strip())).to_dict()
 
+    everything = users_by_day(as_of.day)
     rows = []
-    day = min(users_by_day)
+    day = min(everything)
     while day <= as_of.day:
+        knowledge = min(day + dt.timedelta(days=horizon), as_of.day)
+        by_day = users_by_day(knowledge)
+
+        def active(first: dt.date, last: dt.date, by_day=by_day) -> int:
+            users: set[str] = set()
+            d = first
+            while d <= last:
+                users |= by_day.get(d, set())
+                d += dt.timedelta(days=1)
+            return len(users)
+
         week_start = day - dt.timedelta(days=day.weekday())
         month_start = day.replace(day=1)
         dau = active(day, day)
@@ -223,7 +230,7 @@ def _expected_active_users_daily(raw: pd.DataFrame, as_of) -> pd.DataFrame:
                 "stickiness": round(dau / mau, 6) if mau else None,
                 "wau_calendar_week": active(week_start, day),
                 "mau_calendar_month": active(month_start, day),
-                "as_of_date": as_of.day,
+                "as_of_date": knowledge,
             }
         )
         day += dt.timedelta(days=1)
@@ -258,7 +265,7 @@ def test_rerun_of_same_date_leaves_mart_identical(built):
 
 def test_next_day_picks_up_late_event_within_lookback(tmp_path, built_duckdb, raw_events, as_of):
     """Build D+1 incrementally on a copy of the D warehouse: the event for D-1
-    received during D+1 is counted, older rows keep their as-of date."""
+    received during D+1 is counted, rows already final keep their as-of date."""
     from userops.config import WarehouseTarget
     from userops.transform.dbt import build
     from userops.windows import BusinessDay
@@ -272,7 +279,7 @@ def test_next_day_picks_up_late_event_within_lookback(tmp_path, built_duckdb, ra
     build(
         next_day,
         target,
-        select=["path:models/staging", "active_users_daily"],
+        select=list(SELECT),
         target_path=tmp_path / "target",
         log_path=tmp_path / "logs",
     )
@@ -281,12 +288,15 @@ def test_next_day_picks_up_late_event_within_lookback(tmp_path, built_duckdb, ra
         actual = _records(wh.fetch_df("select * from marts.active_users_daily order by 1"))
     expected = _records(_expected_active_users_daily(raw_events, next_day))
     assert len(actual) == len(expected)
-    lookback_start = pd.Timestamp(next_day.day - dt.timedelta(days=6))
     for a, e in zip(actual, expected, strict=True):
-        recomputed = a["activity_date"] >= lookback_start
-        assert a["as_of_date"] == pd.Timestamp(next_day.day if recomputed else as_of.day)
-        a.pop("as_of_date"), e.pop("as_of_date")
         assert a == e, f"row {e['activity_date']}"
+    # Rows already final (as_of_date = d + 7) were not recomputed, the others were.
+    final = [
+        a for a in actual if a["activity_date"] + pd.Timedelta(days=7) <= pd.Timestamp(as_of.day)
+    ]
+    assert final and all(
+        a["as_of_date"] == a["activity_date"] + pd.Timedelta(days=7) for a in final
+    )
     mar9 = next(r for r in actual if r["activity_date"] == pd.Timestamp("2024-03-09"))
     before = _records(_expected_active_users_daily(raw_events, as_of))
     mar9_before = next(r for r in before if r["activity_date"] == pd.Timestamp("2024-03-09"))

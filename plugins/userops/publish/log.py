@@ -6,7 +6,8 @@
   describe the latest publish attempt for the key.  ``status`` is one of
   ``sent`` (mailed to the rep), ``held`` (a hold rule or a missing prerequisite
   stopped it; ``reason`` says which), ``skipped_duplicate`` (this exact list was
-  already sent), ``skipped_empty`` (nothing due: no mail);
+  already sent), ``skipped_empty`` (nothing due: no mail), ``backfill`` (a past
+  date published after its morning: files written, nothing sent);
 - ``sent_content_hash``, ``sent_at``, ``sent_lead_ids`` (JSON array, priority order)
   record what the rep actually has; they survive later attempts and are what the
   idempotency check and tomorrow's diff read.
@@ -29,7 +30,7 @@ from userops.publish.rules import PublishParams
 from userops.warehouse import Warehouse
 
 TABLE = "meta.publish_log"
-STATUSES = ("sent", "held", "skipped_duplicate", "skipped_empty")
+STATUSES = ("sent", "held", "backfill", "skipped_duplicate", "skipped_empty")
 
 _DDL = f"""
 create table if not exists {TABLE} (

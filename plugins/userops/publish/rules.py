@@ -117,6 +117,9 @@ class PublishParams:
     #: Capacity of a rep whose CRM ``daily_capacity`` is missing or unreadable (a real CRM
     #: often leaves it empty; 0 would silently give that rep no list at all).
     default_daily_capacity: int = 20
+    #: Lists are e-mailed only while D is at most this many days old (today - D, in the
+    #: business time zone); an older date is a backfill: files and log, no e-mail.
+    send_max_age_days: int = 1
     #: Business time zone: ``next_followup_at`` (UTC) -> business date.
     timezone: str = "Asia/Shanghai"
 
@@ -137,6 +140,7 @@ class PublishParams:
             "outreach_tier_weights": "tier_weights",
             "outreach_overdue_cap_days": "overdue_cap_days",
             "outreach_default_daily_capacity": "default_daily_capacity",
+            "publish_send_max_age_days": "send_max_age_days",
             "business_timezone": "timezone",
         }
     )
@@ -169,6 +173,8 @@ class PublishParams:
             problems.append("need 0 <= onboarding_min_days <= onboarding_max_days")
         if self.trigger_window_days < 1 or self.rep_conversion_window_days < 1:
             problems.append("trigger_window_days and rep_conversion_window_days must be >= 1")
+        if self.send_max_age_days < 0:
+            problems.append("send_max_age_days must be >= 0")
         if self.cooldown_days < 0 or self.overdue_cap_days < 0:
             problems.append("cooldown_days and overdue_cap_days must be >= 0")
         if problems:

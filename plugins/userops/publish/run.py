@@ -9,12 +9,15 @@ The one function the nightly DAG's publish task calls.  Per rep, in this order:
 3. the rep already has a *different* list for D and not ``force`` -> ``held``
    (``changed_after_send``): a rerun never sends a second copy on its own;
 4. nothing due -> ``skipped_empty`` (files written, no mail);
-5. no rep e-mail / no SMTP configured -> ``held`` with that reason;
-6. otherwise -> ``sent``, logged right after the server accepted the message.
+5. D is a backfill (more than ``send_max_age_days`` before ``today``) and not
+   ``force`` -> ``backfill``: files written and logged, nothing sent (a rep must
+   never get an old morning's list);
+6. no rep e-mail / no SMTP configured -> ``held`` with that reason;
+7. otherwise -> ``sent``, logged right after the server accepted the message.
 
-Holds alert ``alert_recipients`` once per distinct hold.  ``force=True`` overrides
-2 and 3 (a held date is published; a corrected list replaces the sent one) but
-never re-sends an identical list.  ``dry_run=True`` computes everything (lists,
+Holds alert ``alert_recipients`` once per distinct hold (never for a backfill).
+``force=True`` overrides 2, 3 and 5 (a held or past date is published; a corrected
+list replaces the sent one) but never re-sends an identical list.  ``dry_run=True`` computes everything (lists,
 holds, diffs) and touches nothing.
 """
 
@@ -25,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -141,6 +145,8 @@ class PublishResult:
     holds: list[Hold]
     forced: bool
     dry_run: bool
+    backfill: bool
+    age_days: int
     churn_share: float
     unassigned: int
     triggers_without_lead: int
@@ -161,12 +167,15 @@ class PublishResult:
             "holds": [h.to_dict() for h in self.holds],
             "forced": self.forced,
             "dry_run": self.dry_run,
+            "backfill": self.backfill,
+            "age_days": self.age_days,
             "churn_share": round(self.churn_share, 6),
             "unassigned": self.unassigned,
             "triggers_without_lead": self.triggers_without_lead,
             "alert_sent": self.alert_sent,
             "counts": {
-                s: self.count(s) for s in ("sent", "held", "skipped_duplicate", "skipped_empty")
+                s: self.count(s)
+                for s in ("sent", "held", "backfill", "skipped_duplicate", "skipped_empty")
             },
             "rows": sum(r.rows for r in self.reps),
             "reps": [asdict(r) for r in self.reps],
@@ -182,6 +191,7 @@ def _decide(
     force: bool,
     rep_email: str,
     smtp: SmtpSettings | None,
+    backfill_reason: str = "",
 ) -> tuple[str, str, bool]:
     """(status, reason, write files) for one rep; see the module docstring."""
     has_other = entry is not None and entry.sent_content_hash is not None
@@ -193,6 +203,8 @@ def _decide(
         return "held", "changed_after_send", False
     if rows == 0:
         return "skipped_empty", "nothing_due", True
+    if backfill_reason and not force:
+        return "backfill", backfill_reason, True
     if not rep_email:
         return "held", "no_rep_email", True
     if smtp is None:
@@ -219,6 +231,11 @@ def _alert_body(day: date, holds: Sequence[Hold], outcomes: Sequence[RepOutcome]
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def business_today(tz: str) -> date:
+    """Today's calendar date in the business time zone (the clock; only the send rule)."""
+    return datetime.now(ZoneInfo(tz)).date()
 
 
 def _manifest(
@@ -284,9 +301,23 @@ def publish_day(
     *,
     alert_recipients: Sequence[str] = (),
     dry_run: bool = False,
+    today: date | None = None,
 ) -> PublishResult:
-    """Publish business day ``day``'s lists (see the module docstring for the rules)."""
+    """Publish business day ``day``'s lists (see the module docstring for the rules).
+
+    ``today`` is the calendar date of the morning being served (default: the clock in
+    the business time zone); it decides whether D is current or a backfill.
+    """
     params = params or PublishParams()
+    today = today or business_today(params.timezone)
+    age_days = (today - day).days
+    backfill = age_days > params.send_max_age_days
+    backfill_reason = (
+        f"backfill: {day.isoformat()} is {age_days} days old "
+        f"(publish_send_max_age_days={params.send_max_age_days})"
+        if backfill
+        else ""
+    )
     folder = list_dir(output_dir, day)
     with Warehouse(target) as wh:
         if not dry_run:
@@ -305,6 +336,8 @@ def publish_day(
             holds=holds,
             forced=force,
             dry_run=dry_run,
+            backfill=backfill,
+            age_days=age_days,
             churn_share=build.churn_share,
             unassigned=build.unassigned,
             triggers_without_lead=build.triggers_without_lead,
@@ -320,7 +353,7 @@ def publish_day(
             digest = content_hash(csv_bytes(rows))
             lead_ids = [str(x) for x in rows["lead_id"]]
             status, reason, write = _decide(
-                log.get(rep_id), digest, len(rows), holds, force, rep_email, smtp
+                log.get(rep_id), digest, len(rows), holds, force, rep_email, smtp, backfill_reason
             )
             xlsx = b""
             if write and not dry_run:
@@ -393,7 +426,9 @@ def publish_day(
         # Alert once per distinct hold (same held reps, reasons and hashes -> no new alert).
         held = {o.rep_id: (o.reason, o.content_hash) for o in result.reps if o.status == "held"}
         alert_to = ""
-        if (held or result.held) and smtp is not None and alert_recipients:
+        # A backfill is nobody's morning: its holds are in the log, not in an alert.
+        alerting = (held or result.held) and not (backfill and not force)
+        if alerting and smtp is not None and alert_recipients:
             if not previous_alerted(log, held):
                 subject = f"【userops 告警】{day.isoformat()} 跟进名单暂停发送"
                 body = _alert_body(day, holds if result.held else [], result.reps)

@@ -8,66 +8,64 @@
 }}
 
 {#-
-    Incremental runs recompute the last `activity_lookback_days` business days up to
-    as_of_date (late events land in them); every recomputed day needs 30 earlier days
-    of activity: 29 for rolling MAU, 30 for the calendar month of a 31st.
+    Per-day semantics (ADR 0006): the row of day d counts the activity known by the
+    end of day least(d + H, D_max), H = var('activity_lookback_days') and D_max the
+    latest business date run so far; that day is the row's as_of_date. A row is
+    final once d + H has run, and a value never depends on which dates ran, or in
+    which order: a run for D recomputes exactly the rows whose stored as_of_date is
+    behind least(d + H, D) (its own recent days, days a gap left unfilled), and a
+    backfill of an older date, whose knowledge is behind every row, changes nothing.
 -#}
-{%- set lookback_days = var('activity_lookback_days') | int -%}
+{%- set horizon = var('activity_lookback_days') | int -%}
 
 with
 
-events as (
+user_days as (
 
     select
         user_id,
-        event_type,
-        occurred_date
-    from {{ ref('stg_events__events') }}
-
-),
-
-active_events as (
-
-    select
-        user_id,
-        occurred_date as activity_date
-    from events
+        activity_date,
+        active_known_date
+    from {{ ref('int_users__daily_activity') }}
     where
-        event_type in ({{ "'" ~ var('active_event_types') | join("', '") ~ "'" }})
-        and occurred_date <= {{ as_of_date() }}
+        is_active
+        and activity_date <= {{ as_of_date() }}
 
 ),
 
 first_activity as (
 
     select min(activity_date) as first_activity_date
-    from active_events
+    from user_days
 
 ),
 
 spine as (
 
-    select date_day as activity_date
+    select
+        date_day as activity_date,
+        least(
+            {{ marts_activity_add_days('date_day', horizon) }}, {{ as_of_date() }}
+        ) as knowledge_date
     from (
         {{ date_spine(
             "(select first_activity_date from first_activity)",
             as_of_date()
         ) }}
     ) as spine_days
-    {% if is_incremental() -%}
-    where date_day > {{ as_of_date() }} - {{ lookback_days }}
-    {%- endif %}
 
 ),
 
-user_days as (
+days_to_compute as (
 
-    select distinct
-        user_id,
-        activity_date
-    from active_events
+    select
+        spine.activity_date,
+        spine.knowledge_date
+    from spine
     {% if is_incremental() -%}
-    where activity_date > {{ as_of_date() }} - {{ lookback_days + 30 }}
+    left join {{ this }} as stored
+        on spine.activity_date = stored.activity_date
+    where stored.as_of_date is null or stored.as_of_date < spine.knowledge_date
     {%- endif %}
 
 ),
@@ -76,16 +74,20 @@ calendar as (
 
     select
         activity_date,
+        knowledge_date,
         cast({{ dbt.date_trunc('week', 'activity_date') }} as date) as week_start_date,
         cast({{ dbt.date_trunc('month', 'activity_date') }} as date) as month_start_date
-    from spine
+    from days_to_compute
 
 ),
 
 trailing_activity as (
 
+    -- the 30 days up to d (29 for rolling MAU, 30 for the calendar month of a 31st),
+    -- as known at the row's knowledge date
     select
         calendar.activity_date,
+        calendar.knowledge_date,
         calendar.week_start_date,
         calendar.month_start_date,
         user_days.user_id,
@@ -94,7 +96,9 @@ trailing_activity as (
     left join user_days
         on
             calendar.activity_date >= user_days.activity_date
-            and calendar.activity_date - 30 <= user_days.activity_date
+            and {{ marts_activity_add_days('calendar.activity_date', -30) }}
+            <= user_days.activity_date
+            and user_days.active_known_date <= calendar.knowledge_date
 
 ),
 
@@ -102,17 +106,28 @@ counts as (
 
     select
         activity_date,
+        knowledge_date,
         week_start_date,
         month_start_date,
         count(distinct case when active_date = activity_date then user_id end) as dau,
-        count(distinct case when active_date >= activity_date - 6 then user_id end) as wau,
-        count(distinct case when active_date >= activity_date - 29 then user_id end) as mau,
+        count(
+            distinct case
+                when active_date >= {{ marts_activity_add_days('activity_date', -6) }}
+                    then user_id
+            end
+        ) as wau,
+        count(
+            distinct case
+                when active_date >= {{ marts_activity_add_days('activity_date', -29) }}
+                    then user_id
+            end
+        ) as mau,
         count(distinct case when active_date >= week_start_date then user_id end)
             as wau_calendar_week,
         count(distinct case when active_date >= month_start_date then user_id end)
             as mau_calendar_month
     from trailing_activity
-    group by activity_date, week_start_date, month_start_date
+    group by activity_date, knowledge_date, week_start_date, month_start_date
 
 ),
 
@@ -131,7 +146,7 @@ final as (
         ) as stickiness,
         cast(wau_calendar_week as bigint) as wau_calendar_week,
         cast(mau_calendar_month as bigint) as mau_calendar_month,
-        {{ as_of_date() }} as as_of_date
+        cast(knowledge_date as date) as as_of_date
     from counts
 
 )

@@ -45,6 +45,7 @@ final as (
         occurred_at,
         {{ to_business_date('occurred_at') }} as occurred_date,
         received_at,
+        {{ to_business_date('received_at') }} as received_date,
         platform,
         properties,
         case
