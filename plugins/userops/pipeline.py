@@ -72,9 +72,19 @@ def step_load_events(day: BusinessDay, settings: Settings | None = None) -> dict
     return out
 
 
+def project_vars() -> dict[str, Any]:
+    """The ``vars`` of ``dbt_project/dbt_project.yml``: the one place thresholds live."""
+    import yaml
+
+    from userops.config import DBT_PROJECT_DIR
+
+    with open(DBT_PROJECT_DIR / "dbt_project.yml", encoding="utf-8") as fh:
+        return dict(yaml.safe_load(fh).get("vars") or {})
+
+
 def dbt_vars_for(day: BusinessDay, settings: Settings) -> dict[str, Any]:
-    """Project vars for a run: settings overrides, then the day's as-of vars (which win)."""
-    return {**dict(settings.dbt_vars), **day.dbt_vars()}
+    """Vars for a run: dbt_project.yml, then settings overrides, then the day's as-of vars."""
+    return {**project_vars(), **dict(settings.dbt_vars), **day.dbt_vars()}
 
 
 def step_dbt_build(

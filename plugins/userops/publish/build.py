@@ -476,6 +476,12 @@ def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, int
     # A trigger is done once anyone followed the lead up on/after its since_date.
     cols = ["user_id", "start_date", "since_date", "reason_zh", "action", "reason_code"]
     trig = pd.concat([t[cols] for t in triggered], ignore_index=True)
+    # A transition that fired before D (a missed night, a weekend) says when it fired.
+    fired = (trig["action"] != "onboarding_call") & (trig["start_date"] < d)
+    trig.loc[fired, "reason_zh"] = [
+        f"{r}（{_iso(t)} 触发）"
+        for r, t in zip(trig.loc[fired, "reason_zh"], trig.loc[fired, "start_date"], strict=True)
+    ]
     trig = trig.merge(user_leads, on="user_id", how="left")
     without_lead = int(trig["lead_id"].isna().sum())
     trig = trig.merge(trig_leads, on="lead_id", how="inner")

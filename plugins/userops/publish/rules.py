@@ -93,7 +93,7 @@ class PublishParams:
     onboarding_min_days: int = 3
     onboarding_max_days: int = 6
     #: A lifecycle transition stays actionable for this many days (until followed up).
-    trigger_window_days: int = 3
+    trigger_window_days: int = 7
     #: Hold the day when more than this share of users turned dormant/churned on D.
     churn_hold_share: float = 0.2
     #: Lead statuses that get only triggered actions (plus any lead with a paid contract).

@@ -1,5 +1,8 @@
-{#- Weekly stage transitions counted from the history table. Only history up to
-    D is read: a backfill of an earlier date must not see later nights. -#}
+{#- Weekly stage transitions counted from the whole history table (ADR 0006:
+    "restated from immutable per-day rows"): every day of user_lifecycle_daily is
+    fixed once written, so this mart depends only on which days exist, never on
+    the order they ran in, and a backfill of an older date does not rewind it.
+    as_of_date is the latest day of the history. -#}
 
 with
 
@@ -12,7 +15,6 @@ history as (
         lifecycle_stage,
         is_stage_changed
     from {{ ref('user_lifecycle_daily') }}
-    where as_of_date <= {{ marts_value_as_of_date() }}
 
 ),
 
@@ -63,7 +65,7 @@ weekly as (
 final as (
 
     select
-        {{ marts_value_as_of_date() }} as as_of_date,
+        (select max(as_of_date) from history) as as_of_date,
         weekly.week_start,
         cast(weekly.from_stage as varchar) as from_stage,
         cast(from_stages.label_zh as varchar) as from_stage_label_zh,

@@ -1,11 +1,20 @@
-{#- Daily history of lifecycle stages. Each run replaces exactly the rows of its
-    own as_of_date (delete+insert keyed on as_of_date, so a user who vanished
-    from a rerun's inputs cannot leave a stale row behind); the composite key
-    (user_id, as_of_date) is unique by construction and tested. previous_stage
-    comes from int_users__lifecycle_evaluated (recomputed for D-1 in the same
-    run), never read back from this table, so nightly runs and backfills in
-    any order produce identical tables. full_refresh=false: a stray --full-refresh
-    must not wipe the history (rebuilding it means backfilling the dates). -#}
+{#- The daily history of lifecycle stages: one row per user and business day d from
+    the first day the user was known up to D, each "as known at the end of d"
+    (ADR 0006): only events received by the end of d count, so a row is immutable
+    once written and the same whichever run wrote it. previous_stage is the stage
+    of d-1 evaluated with the same knowledge (d's), exactly as
+    int_users__lifecycle_evaluated does for D.
+
+    A run for D (re)computes the days [start, D], start = the first day missing
+    from the table (a skipped night, a gap, an empty table), else D itself; days
+    after D that later runs wrote are left alone, so running dates in any order,
+    with gaps, gives the same table. full_refresh=false: a stray --full-refresh
+    must not drop history (a full rebuild is `userops backfill` from the start).
+
+    Running aggregates, not range joins: each fact becomes a few dated deltas (the
+    day it becomes visible, the day it leaves the activity window) and a day's
+    state is the running max/min/sum of the deltas up to that day; deltas before
+    `start` are folded into `start`, so the cost is facts + users x computed days. -#}
 
 {{ config(
     materialized='incremental',
@@ -15,22 +24,285 @@
     full_refresh=false,
 ) }}
 
+{%- set window_days = var('lifecycle_active_window_days') | int %}
+
 with
 
-evaluated as (
+facts as (
 
     select
-        as_of_date,
         user_id,
+        activity_date,
+        is_active,
+        signup_count,
+        known_date,
+        active_known_date,
+        signup_known_date
+    from {{ ref('int_users__daily_activity') }}
+    where activity_date <= {{ marts_value_as_of_date() }}
+
+),
+
+deltas as (
+
+    -- any event: the user is known from then on (first day seen)
+    select
+        user_id,
+        greatest(activity_date, known_date) as delta_date,
+        activity_date as first_seen,
+        cast(null as date) as first_active,
+        cast(null as date) as signup_event,
+        cast(null as date) as last_active_d,
+        cast(null as date) as last_active_d1,
+        0 as window_d,
+        0 as window_d1
+    from facts
+    union all
+    -- an active day, evaluated at d with d's knowledge: last active, window entry
+    select
+        user_id,
+        greatest(activity_date, active_known_date),
+        null,
+        activity_date,
+        null,
+        activity_date,
+        null,
+        1,
+        0
+    from facts
+    where is_active
+    union all
+    -- ... and its exit from the window of d, W days later
+    select
+        user_id,
+        {{ marts_value_add_days('activity_date', window_days) }},
+        null,
+        null,
+        null,
+        null,
+        null,
+        -1,
+        0
+    from facts
+    where
+        is_active
+        and greatest(activity_date, active_known_date)
+        < {{ marts_value_add_days('activity_date', window_days) }}
+    union all
+    -- the same day evaluated at d-1 with d's knowledge (previous_stage)
+    select
+        user_id,
+        greatest({{ marts_value_add_days('activity_date', 1) }}, active_known_date),
+        null,
+        null,
+        null,
+        null,
+        activity_date,
+        0,
+        1
+    from facts
+    where is_active
+    union all
+    select
+        user_id,
+        {{ marts_value_add_days('activity_date', window_days + 1) }},
+        null,
+        null,
+        null,
+        null,
+        null,
+        0,
+        -1
+    from facts
+    where
+        is_active
+        and greatest({{ marts_value_add_days('activity_date', 1) }}, active_known_date)
+        < {{ marts_value_add_days('activity_date', window_days + 1) }}
+    union all
+    -- a signup event: the signup date from then on
+    select
+        user_id,
+        greatest(activity_date, signup_known_date),
+        null,
+        null,
+        activity_date,
+        null,
+        null,
+        0,
+        0
+    from facts
+    where signup_count > 0
+
+),
+
+first_known as (
+
+    select min(delta_date) as first_day
+    from deltas
+    where first_seen is not null
+
+),
+
+{% if is_incremental() -%}
+present_days as (
+
+    select distinct as_of_date
+    from {{ this }}
+    where as_of_date <= {{ marts_value_as_of_date() }}
+
+),
+
+expected_days as (
+
+    select date_day
+    from (
+        {{ date_spine("(select first_day from first_known)", marts_value_as_of_date()) }}
+    ) as spine_days
+
+),
+
+first_missing as (
+
+    select min(expected_days.date_day) as first_missing_day
+    from expected_days
+    left join present_days
+        on expected_days.date_day = present_days.as_of_date
+    where present_days.as_of_date is null
+
+),
+
+bounds as (
+
+    select
+        coalesce(
+            (select first_missing_day from first_missing), {{ marts_value_as_of_date() }}
+        ) as start_day
+
+),
+{%- else -%}
+bounds as (
+
+    select first_day as start_day
+    from first_known
+
+),
+{%- endif %}
+
+days_computed as (
+
+    select date_day as as_of_date
+    from (
+        {{ date_spine("(select start_day from bounds)", marts_value_as_of_date()) }}
+    ) as spine_days
+
+),
+
+folded as (
+
+    -- deltas before the first computed day count from that day on
+    select
+        deltas.user_id,
+        greatest(deltas.delta_date, bounds.start_day) as delta_date,
+        min(deltas.first_seen) as first_seen,
+        min(deltas.first_active) as first_active,
+        min(deltas.signup_event) as signup_event,
+        max(deltas.last_active_d) as last_active_d,
+        max(deltas.last_active_d1) as last_active_d1,
+        sum(deltas.window_d) as window_d,
+        sum(deltas.window_d1) as window_d1
+    from deltas
+    cross join bounds
+    where deltas.delta_date <= {{ marts_value_as_of_date() }}
+    group by deltas.user_id, greatest(deltas.delta_date, bounds.start_day)
+
+),
+
+known_users as (
+
+    select
+        user_id,
+        min(delta_date) as first_day
+    from folded
+    where first_seen is not null
+    group by user_id
+
+),
+
+user_days as (
+
+    select
+        known_users.user_id,
+        days_computed.as_of_date
+    from known_users
+    inner join days_computed
+        on days_computed.as_of_date >= known_users.first_day
+
+),
+
+running as (
+
+    select
+        user_days.user_id,
+        user_days.as_of_date,
+        min(folded.first_seen) over w as first_seen,
+        min(folded.first_active) over w as first_active,
+        min(folded.signup_event) over w as signup_event,
+        max(folded.last_active_d) over w as last_active_d,
+        max(folded.last_active_d1) over w as last_active_d1,
+        sum(coalesce(folded.window_d, 0)) over w as active_days_d,
+        sum(coalesce(folded.window_d1, 0)) over w as active_days_d1
+    from user_days
+    left join folded
+        on
+            user_days.user_id = folded.user_id
+            and user_days.as_of_date = folded.delta_date
+    window w as (
+        partition by user_days.user_id
+        order by user_days.as_of_date
+        rows between unbounded preceding and current row
+    )
+
+),
+
+measured as (
+
+    -- signup date per SPEC §2 (signup event, else first active day), else first day
+    -- seen; a never-active user counts as inactive since signup
+    select
+        user_id,
+        as_of_date,
         signup_date,
-        last_active_date,
-        tenure_days,
-        days_since_last_active,
-        active_days_30d,
-        lifecycle_stage,
-        previous_stage,
-        is_stage_changed
-    from {{ ref('int_users__lifecycle_evaluated') }}
+        last_active_d,
+        active_days_d,
+        {{ marts_value_days_between('signup_date', 'as_of_date') }} as tenure_d,
+        {{ marts_value_days_between('last_active_d', 'as_of_date') }} as days_since_d,
+        {{ marts_value_days_between('coalesce(last_active_d, signup_date)', 'as_of_date') }}
+            as inactive_d,
+        signup_date < as_of_date as existed_d1,
+        {{ marts_value_days_between('signup_date', 'as_of_date') }} - 1 as tenure_d1,
+        {{ marts_value_days_between('coalesce(last_active_d1, signup_date)', 'as_of_date') }} - 1
+            as inactive_d1,
+        active_days_d1
+    from (
+        select
+            *,
+            coalesce(signup_event, first_active, first_seen) as signup_date
+        from running
+    ) as with_signup
+
+),
+
+staged as (
+
+    select
+        *,
+        {{ marts_value_lifecycle_stage('tenure_d', 'inactive_d', 'active_days_d') }}
+            as lifecycle_stage,
+        case
+            when existed_d1
+                then {{ marts_value_lifecycle_stage('tenure_d1', 'inactive_d1', 'active_days_d1') }}
+        end as previous_stage
+    from measured
 
 ),
 
@@ -40,14 +312,14 @@ final as (
         cast(as_of_date as date) as as_of_date,
         cast(user_id as varchar) as user_id,
         cast(signup_date as date) as signup_date,
-        cast(last_active_date as date) as last_active_date,
-        cast(tenure_days as integer) as tenure_days,
-        cast(days_since_last_active as integer) as days_since_last_active,
-        cast(active_days_30d as integer) as active_days_30d,
+        cast(last_active_d as date) as last_active_date,
+        cast(tenure_d as integer) as tenure_days,
+        cast(days_since_d as integer) as days_since_last_active,
+        cast(active_days_d as integer) as active_days_30d,
         cast(lifecycle_stage as varchar) as lifecycle_stage,
         cast(previous_stage as varchar) as previous_stage,
-        cast(is_stage_changed as boolean) as is_stage_changed
-    from evaluated
+        cast(coalesce(previous_stage <> lifecycle_stage, false) as boolean) as is_stage_changed
+    from staged
 
 )
 
