@@ -3,7 +3,9 @@
 Which partitions a run loads:
 
 - normally the UTC ``dt=`` partitions that can hold events received during the
-  business day (:attr:`BusinessDay.received_partitions`);
+  business day (:attr:`BusinessDay.received_partitions`), plus every earlier
+  partition the source has and the warehouse has never loaded (skipped nights,
+  an outage): the next run fills the gap instead of losing it;
 - on the first run against an empty warehouse (no event rows and no event batch
   recorded) or with ``full=True``: every partition up to the last of those, so
   onboarding years of history is one run.
@@ -54,6 +56,16 @@ _MAX_REASONS = 30
 def _is_first_run(wh: Warehouse) -> bool:
     has_rows = bool(wh.fetchall(f"select 1 from {EVENTS_TABLE} limit 1"))
     return not has_rows and not has_batches(wh, EVENTS_SOURCE)
+
+
+def _loaded_partitions(wh: Warehouse) -> set[date]:
+    """Partitions that already landed (good or quarantined rows)."""
+    rows = wh.fetchall(
+        f"select distinct _partition_date from {EVENTS_TABLE} union "
+        f"select distinct _partition_date from {QUARANTINE_TABLE} where source = {wh.param}",
+        [EVENTS_SOURCE],
+    )
+    return {r[0] if isinstance(r[0], date) else date.fromisoformat(str(r[0])) for r in rows}
 
 
 def _date_groups(dates: Sequence[date]) -> list[list[date]]:
@@ -124,11 +136,12 @@ def load_events(
             mode = "initial"
         else:
             mode = "window"
-        wanted = (
-            sorted(d for d in available if d <= last)
-            if mode != "window"
-            else day.received_partitions
-        )
+        if mode != "window":
+            wanted = sorted(d for d in available if d <= last)
+        else:
+            loaded = _loaded_partitions(wh)
+            gap = {d for d in available if d < day.received_partitions[0] and d not in loaded}
+            wanted = sorted(gap | set(day.received_partitions))
         present = {d: available[d] for d in wanted if d in available}
         missing = [d.isoformat() for d in wanted if d not in available]
         dates = sorted(present)
@@ -168,6 +181,11 @@ def load_events(
                 files=[f.name for f in files],
                 detail={
                     "mode": mode,
+                    "gap_partitions": [
+                        d.isoformat() for d in dates if d not in day.received_partitions
+                    ]
+                    if mode == "window"
+                    else [],
                     "missing_partitions": missing,
                     "quarantine_reasons": dict(reasons.most_common(_MAX_REASONS)),
                 },

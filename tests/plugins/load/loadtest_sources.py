@@ -202,10 +202,17 @@ QUARANTINE_SNAPSHOT_COLUMNS = [
 ]
 
 
-def events_snapshot(target: WarehouseTarget) -> tuple[list[tuple], list[tuple]]:
+def events_snapshot(
+    target: WarehouseTarget, with_batch: bool = True
+) -> tuple[list[tuple], list[tuple]]:
+    """Both event tables; ``with_batch=False`` leaves out ``_batch_id`` (which run loaded
+    a row is bookkeeping: a full reload re-tags rows without changing them)."""
+    keep = (lambda c: True) if with_batch else (lambda c: c != "_batch_id")
     return (
-        snapshot(target, "raw.events__events", EVENT_SNAPSHOT_COLUMNS),
-        snapshot(target, "raw.events__quarantine", QUARANTINE_SNAPSHOT_COLUMNS),
+        snapshot(target, "raw.events__events", [c for c in EVENT_SNAPSHOT_COLUMNS if keep(c)]),
+        snapshot(
+            target, "raw.events__quarantine", [c for c in QUARANTINE_SNAPSHOT_COLUMNS if keep(c)]
+        ),
     )
 
 

@@ -180,13 +180,18 @@ def test_first_run_loads_history_then_windows(any_target: WarehouseTarget, tmp_p
     ]
     assert query(any_target, "select count(*) from raw.events__quarantine") == [(5,)]
 
-    # A partition delivered late for an old date is only picked up by a full load.
+    # A partition the warehouse never loaded (delivered late, or a night skipped) is
+    # picked up by the next run; a full load rereads everything and changes nothing.
     write_partition(root, date(2026, 2, 10), "part-0000.jsonl", [event("late")])
     normal = load_events(str(root), any_target, BusinessDay(date(2026, 3, 2)))
-    assert "2026-02-10" not in normal.partitions
+    assert normal.partitions == ["2026-02-10", "2026-03-01", "2026-03-02"]
+    assert normal.detail["gap_partitions"] == ["2026-02-10"]
+    assert len(_partitions(any_target)) == 6
+    after_gap = events_snapshot(any_target, with_batch=False)
     full = load_events(str(root), any_target, BusinessDay(date(2026, 3, 2)), full=True)
     assert full.detail["mode"] == "full" and full.partitions[0] == "2026-02-10"
     assert full.rows_read == 11 and len(_partitions(any_target)) == 6
+    assert events_snapshot(any_target, with_batch=False) == after_gap
 
     # Missing partitions are reported and leave landed data alone.
     before = events_snapshot(any_target)
@@ -237,3 +242,24 @@ def test_count_mismatch_rolls_back(
 def test_missing_events_root_fails_loudly(duckdb_target: WarehouseTarget, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_events(str(tmp_path / "nowhere"), duckdb_target, DAY)
+
+
+def test_skipped_nights_are_loaded_by_the_next_run(
+    any_target: WarehouseTarget, tmp_path: Path
+) -> None:
+    """D, three nights skipped, D+4: the gap's partitions land with D+4's (nothing lost)."""
+    root = tmp_path / "events"
+    days = [date(2026, 3, 1 + i) for i in range(6)]
+    for i, d in enumerate(days):
+        write_partition(root, d, "part-0000.jsonl", [event(f"g{i}", received_at=f"{d}T03:00:00Z")])
+    load_events(str(root), any_target, BusinessDay(days[0]))
+    skipped = load_events(str(root), any_target, BusinessDay(days[4]))
+    assert skipped.detail["mode"] == "window"
+    assert skipped.partitions == [d.isoformat() for d in days[1:5]]
+    assert skipped.detail["gap_partitions"] == [d.isoformat() for d in days[1:3]]
+    ids = {r[0] for r in query(any_target, "select event_id from raw.events__events")}
+    assert ids == {f"g{i}" for i in range(5)}  # g5 is after D+4's window
+    # Rerunning a gap day afterwards reloads its own window and changes no event.
+    before = events_snapshot(any_target, with_batch=False)
+    load_events(str(root), any_target, BusinessDay(days[2]))
+    assert events_snapshot(any_target, with_batch=False) == before
