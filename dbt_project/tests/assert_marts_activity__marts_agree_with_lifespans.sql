@@ -1,7 +1,10 @@
 -- The marts count the same users as int_users__lifespans: retention cohorts add up
 -- to the users with a signup date, user_activity has one row per user, and with
 -- "new" = first active period every user ever active is new exactly once per grain.
--- Returns one row per disagreeing figure.
+-- Returns one row per disagreeing figure. Compares with D's lifespans, so it runs
+-- only when D is the latest date (tag latest_only, ADR 0006).
+
+{{ config(tags=['latest_only']) }}
 
 with
 

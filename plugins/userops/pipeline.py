@@ -90,12 +90,26 @@ def dbt_vars_for(day: BusinessDay, settings: Settings) -> dict[str, Any]:
 def step_dbt_build(
     day: BusinessDay, settings: Settings | None = None, select: str | None = None
 ) -> dict[str, Any]:
-    """``dbt build`` of the whole project (or ``select``) as of the day."""
-    from userops.transform.dbt import build
+    """``dbt build`` of the whole project (or ``select``) as of the day, after building
+    any nights missed around it (``catchup_max_days``, ADR 0006)."""
+    from userops.transform.dbt import build_days
 
     settings = settings or load_settings()
     selection = (select,) if select else ()
-    return build(day, settings.warehouse, settings.dbt_vars, select=selection).to_dict()
+    vars_ = {**project_vars(), **dict(settings.dbt_vars)}
+    summary, caught_up = build_days(
+        day,
+        settings.warehouse,
+        settings.dbt_vars,
+        catchup_max_days=int(vars_.get("catchup_max_days", 31)),
+        select=selection,
+    )
+    out = summary.to_dict()
+    out["caught_up_days"] = [d.isoformat() for d in caught_up]
+    if caught_up:
+        log.warning("built %d missed night(s) before %s: %s", len(caught_up), day.day,
+                    out["caught_up_days"])  # fmt: skip
+    return out
 
 
 def day_from_context(context: Any, settings: Settings | None = None) -> BusinessDay:

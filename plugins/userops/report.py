@@ -28,15 +28,15 @@ _QUERIES: list[tuple[str, str, str]] = [
     ),
     (
         "Users per lifecycle stage",
-        "marts.users",
-        "select lifecycle_stage, count(*) as users from marts.users "
-        "group by lifecycle_stage order by users desc",
+        "marts.users_history",
+        "select lifecycle_stage, count(*) as users from marts.users_history "
+        "where as_of_date = {d} group by lifecycle_stage order by users desc",
     ),
     (
         "Users per RFM segment",
-        "marts.user_rfm",
-        "select rfm_segment, rfm_segment_label_zh, count(*) as users from marts.user_rfm "
-        "group by rfm_segment, rfm_segment_label_zh order by users desc",
+        "marts.user_rfm_history",
+        "select rfm_segment, rfm_segment_label_zh, count(*) as users from marts.user_rfm_history "
+        "where as_of_date = {d} group by rfm_segment, rfm_segment_label_zh order by users desc",
     ),
     (
         "Quality gate",

@@ -206,11 +206,13 @@ def _visible_events(raw: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     )
     seen = seen.drop_duplicates("event_id")
     local = seen["occurred_at"].dt.tz_localize("UTC").dt.tz_convert(TZ)
+    received = seen["received_at"].dt.tz_localize("UTC").dt.tz_convert(TZ)
     return pd.DataFrame(
         {
             "user_id": seen["user_id"].to_numpy(),
             "event_type": seen["event_type"].to_numpy(),
             "occurred_date": list(local.dt.date),
+            "received_date": list(received.dt.date),
         }
     )
 
@@ -282,7 +284,7 @@ def runs(
             BusinessDay(D2, TZ),
             target,
             VARIANT_VARS,
-            select=ACTIVITY_MODELS,
+            select=[*ACTIVITY_MODELS, "user_activity_history"],
             project_dir=PROJECT_DIR,
             **paths,
         )

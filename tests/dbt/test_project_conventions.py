@@ -89,6 +89,29 @@ def test_every_model_states_its_grain(manifest):
     assert not missing, f"descriptions without 'one row per ...': {missing}"
 
 
+def test_history_marts_mirror_the_current_ones(manifest):
+    """Each <mart>_history has the current mart's columns, types and descriptions, and the
+    current mart is its latest snapshot (ADR 0006): the two YAML entries cannot drift."""
+    models = {n["name"]: n for n in _models(manifest)}
+    histories = [name for name in models if name.endswith("_history")]
+    assert set(histories) == {
+        "users_history", "user_rfm_history", "lead_scores_history", "user_tags_history",
+        "user_activity_history",
+    }  # fmt: skip
+    for name in histories:
+        current, history = models[name.removesuffix("_history")], models[name]
+        spec = [
+            (c, v.get("data_type"), v.get("description")) for c, v in current["columns"].items()
+        ]
+        mirrored = [
+            (c, v.get("data_type"), v.get("description")) for c, v in history["columns"].items()
+        ]
+        assert spec == mirrored, name
+        assert history["config"]["materialized"] == "incremental", name
+        assert history["config"]["unique_key"] == "as_of_date", name
+        assert current["depends_on"]["nodes"] == [history["unique_id"]], name
+
+
 def test_marts_enforce_contracts(manifest):
     loose = [
         n["name"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -58,6 +58,9 @@ DAILY_ACTIVITY_COLUMNS = [
     "event_count",
     *EVENT_COUNT_COLUMNS.values(),
     "is_active",
+    "known_date",
+    "active_known_date",
+    "signup_known_date",
 ]
 LIFESPAN_COLUMNS = [
     "user_id",
@@ -141,6 +144,10 @@ def _events_up_to(events: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
     """Events with a business date on or before D, dates normalised to ``date``."""
     ev = events.loc[:, ["user_id", "event_type", "occurred_date"]].copy()
     ev["occurred_date"] = [_to_date(v) for v in ev["occurred_date"]]
+    # the business date each event was first received (None when the caller has none)
+    ev["received_date"] = (
+        [_to_date(v) for v in events["received_date"]] if "received_date" in events else None
+    )
     return ev.loc[[d <= as_of for d in ev["occurred_date"]]].reset_index(drop=True)
 
 
@@ -160,8 +167,9 @@ def daily_activity(
         ev[column] = (ev["event_type"] == event_type).astype("int64")
     ev["is_active"] = ev["event_type"].isin(active)
     ev["event_count"] = 1
+    keys = ["user_id", "occurred_date"]
     out = (
-        ev.groupby(["user_id", "occurred_date"], as_index=False)
+        ev.groupby(keys, as_index=False)
         .agg(
             event_count=("event_count", "sum"),
             **{c: (c, "sum") for c in EVENT_COUNT_COLUMNS.values()},
@@ -170,6 +178,22 @@ def daily_activity(
         .rename(columns={"occurred_date": "activity_date"})
     )
     out["is_active"] = out["is_active"].astype(bool)
+
+    # first receipt per user-day: of any event, of an active one, of a signup
+    def first_received(mask: pd.Series) -> list:
+        first: dict[tuple, Any] = {}
+        for k, r in zip(
+            zip(ev.loc[mask, "user_id"], ev.loc[mask, "occurred_date"], strict=True),
+            ev.loc[mask, "received_date"],
+            strict=True,
+        ):
+            if r is not None and (k not in first or r < first[k]):
+                first[k] = r
+        return [first.get(k) for k in zip(out["user_id"], out["activity_date"], strict=True)]
+
+    out["known_date"] = first_received(ev["event_count"] == 1)
+    out["active_known_date"] = first_received(ev["is_active"])
+    out["signup_known_date"] = first_received(ev["event_type"] == "signup")
     return out[DAILY_ACTIVITY_COLUMNS].sort_values(["user_id", "activity_date"], ignore_index=True)
 
 

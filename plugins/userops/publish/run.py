@@ -80,10 +80,11 @@ _QUERIES = {
     "contracts": "select contract_id, lead_id, user_id, amount_cny, signed_date, contract_status "
     "from staging.stg_crm__contracts where signed_date <= {p}",
     "users": "select as_of_date, user_id, lead_id, signup_date, last_active_date, "
-    "days_since_last_active, lifecycle_stage, rfm_segment from marts.users where as_of_date = {p}",
+    "days_since_last_active, lifecycle_stage, rfm_segment from marts.users_history "
+    "where as_of_date = {p}",
     "lifecycle": "select user_id, as_of_date, lifecycle_stage, previous_stage, active_days_30d "
     "from marts.user_lifecycle_daily where as_of_date between {p} and {p}",
-    "lead_scores": "select lead_id, lead_tier, as_of_date from marts.lead_scores "
+    "lead_scores": "select lead_id, lead_tier, as_of_date from marts.lead_scores_history "
     "where as_of_date = {p}",
 }
 
@@ -100,8 +101,9 @@ def _check_as_of(wh: Warehouse, table: str, day: date) -> None:
 
 
 def read_inputs(wh: Warehouse, day: date, params: PublishParams) -> PublishInputs:
-    """Staging and marts as of ``day`` (marts must have been built for ``day``)."""
-    for table in ("marts.users", "marts.lead_scores", "marts.user_lifecycle_daily"):
+    """Staging and marts as of ``day`` (marts must have been built for ``day``): the
+    snapshot histories, so a backfill publishes its own day, not the latest one."""
+    for table in ("marts.users_history", "marts.lead_scores_history", "marts.user_lifecycle_daily"):
         _check_as_of(wh, table, day)
     p = wh.param
     args: dict[str, list[Any]] = {

@@ -98,6 +98,15 @@ def _whole(table: str) -> Callable[[Warehouse, BusinessDay], tuple[str, list[Any
     return query
 
 
+def _snapshot(history: str) -> Callable[[Warehouse, BusinessDay], tuple[str, list[Any]]]:
+    """The day's snapshot of a current-state mart: a backfill validates its own day."""
+
+    def query(wh: Warehouse, day: BusinessDay) -> tuple[str, list[Any]]:
+        return f"select * from {history} where as_of_date = {wh.param}", [day.day]
+
+    return query
+
+
 def _active_users_daily(wh: Warehouse, day: BusinessDay) -> tuple[str, list[Any]]:
     return (
         f"select * from marts.active_users_daily where activity_date <= {wh.param}",
@@ -111,14 +120,16 @@ class Dataset:
 
     name: str
     query: Callable[[Warehouse, BusinessDay], tuple[str, list[Any]]]
+    #: The table the rows come from, when it is not ``name`` (a mart's history).
+    source: str | None = None
 
     @property
     def schema(self) -> str:
-        return self.name.split(".", 1)[0]
+        return (self.source or self.name).split(".", 1)[0]
 
     @property
     def table(self) -> str:
-        return self.name.split(".", 1)[1]
+        return (self.source or self.name).split(".", 1)[1]
 
 
 DATASETS: dict[str, Dataset] = {
@@ -130,9 +141,10 @@ DATASETS: dict[str, Dataset] = {
             Dataset(f"raw.crm__{t}", _crm_slice(t))
             for t in ("sales_reps", "leads", "followups", "contracts")
         ),
-        Dataset("marts.users", _whole("marts.users")),
-        Dataset("marts.user_rfm", _whole("marts.user_rfm")),
-        Dataset("marts.lead_scores", _whole("marts.lead_scores")),
+        *(
+            Dataset(f"marts.{m}", _snapshot(f"marts.{m}_history"), f"marts.{m}_history")
+            for m in ("users", "user_rfm", "lead_scores")
+        ),
         Dataset("marts.active_users_daily", _active_users_daily),
         Dataset("marts.retention_cohorts", _whole("marts.retention_cohorts")),
     )

@@ -139,6 +139,15 @@ def _as_of(gxe: Any) -> list[Any]:
     ]
 
 
+def _as_of_latest(gxe: Any) -> list[Any]:
+    """A mart restated as of the latest date run (ADR 0006) is as of the day or later:
+    a backfill of an older day leaves it at the latest date."""
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column="as_of_date"),
+        gxe.ExpectColumnValuesToBeBetween(column="as_of_date", min_value=_param(AS_OF_DATE)),
+    ]
+
+
 def _rate(gxe: Any, column: str) -> Any:
     return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=0, max_value=1)
 
@@ -285,7 +294,7 @@ def _active_users_daily(gxe: Any) -> list[Any]:
 
 def _retention_cohorts(gxe: Any) -> list[Any]:
     return [
-        *_as_of(gxe),
+        *_as_of_latest(gxe),
         _rate(gxe, "retention_on_rate"),
         _rate(gxe, "retention_on_or_after_rate"),
         _row_count_drift(gxe),

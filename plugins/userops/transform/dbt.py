@@ -24,6 +24,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +34,20 @@ from userops.windows import BusinessDay
 
 __all__ = [
     "DBT_PROJECT_DIR",
+    "LATEST_ONLY_TAG",
     "DbtError",
     "DbtNodeResult",
     "DbtRunSummary",
     "build",
+    "build_days",
+    "built_dates",
     "run_dbt",
 ]
+
+#: Models restated as of the latest business date run; a run for an older date skips them.
+LATEST_ONLY_TAG = "latest_only"
+#: The history whose dates say which business days the project was built for.
+BUILT_DATES_RELATION = ("marts", "users_history")
 
 #: Statuses that make a run unsuccessful (``warn`` and ``skipped`` do not by themselves).
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -262,3 +271,71 @@ def build(
         args.append("--full-refresh")
     merged = {**dict(extra_vars or {}), **day.dbt_vars()}
     return run_dbt(args, target, merged, project_dir, target_path=target_path, log_path=log_path)
+
+
+def built_dates(target: WarehouseTarget) -> list[date]:
+    """Business dates the marts were built for (the snapshots in ``marts.users_history``)."""
+    from userops.warehouse import Warehouse
+
+    schema, table = BUILT_DATES_RELATION
+    with Warehouse(target) as wh:
+        if not wh.table_exists(schema, table):
+            return []
+        rows = wh.fetchall(f"select distinct as_of_date from {schema}.{table}")
+    return sorted(r[0] if isinstance(r[0], date) else date.fromisoformat(str(r[0])) for r in rows)
+
+
+def days_to_build(day: date, built: Sequence[date], catchup_max_days: int) -> list[date]:
+    """``day`` plus the days missing between the first and the last day built (ADR 0006).
+
+    A run for D after skipped nights first builds each missed night, so the history
+    holds what every night would have written; a backfill of an older date fills the
+    gaps around it too. At most ``catchup_max_days`` missing days (the latest ones)
+    are caught up; per-day facts (``user_lifecycle_daily``, ``active_users_daily``)
+    fill any gap in one run anyway.
+    """
+    if not built:
+        return [day]
+    first, last = min(min(built), day), max(max(built), day)
+    have = set(built)
+    span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    missing = [d for d in span if d not in have and d != day]
+    keep = missing[-catchup_max_days:] if catchup_max_days > 0 else []
+    return sorted({day, *keep})
+
+
+def build_days(
+    day: BusinessDay,
+    target: WarehouseTarget,
+    extra_vars: Mapping[str, Any] | None = None,
+    *,
+    catchup_max_days: int = 31,
+    select: Sequence[str] = (),
+    target_path: Path | None = None,
+    log_path: Path | None = None,
+) -> tuple[DbtRunSummary, list[date]]:
+    """Build D and the nights missed around it, oldest first; (D's summary, days caught up).
+
+    A day older than the latest one built skips the ``latest_only`` models, which keep
+    the latest date's figures: a backfill never rewinds what BI sees as current.
+    """
+    built = built_dates(target)
+    days = days_to_build(day.day, built, catchup_max_days)
+    latest = max(built) if built else None
+    result: DbtRunSummary | None = None
+    for d in days:
+        exclude = (f"tag:{LATEST_ONLY_TAG}",) if latest is not None and d < latest else ()
+        summary = build(
+            BusinessDay(d, day.tz),
+            target,
+            extra_vars,
+            select=select,
+            exclude=exclude,
+            target_path=target_path,
+            log_path=log_path,
+        )
+        latest = d if latest is None else max(latest, d)
+        if d == day.day:
+            result = summary
+    assert result is not None
+    return result, [d for d in days if d != day.day]

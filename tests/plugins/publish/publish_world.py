@@ -51,7 +51,7 @@ TABLES: dict[str, dict[str, str]] = {
         "starts_at": "timestamp", "ends_at": "timestamp", "contract_status": "varchar",
         "updated_at": "timestamp",
     },
-    "marts.users": {
+    "marts.users_history": {
         "as_of_date": "date", "user_id": "varchar", "lead_id": "varchar",
         "company_name": "varchar", "owner_rep_id": "varchar", "signup_date": "date",
         "first_active_date": "date", "last_active_date": "date", "tenure_days": "integer",
@@ -63,7 +63,7 @@ TABLES: dict[str, dict[str, str]] = {
         "previous_stage": "varchar", "is_stage_changed": "boolean", "tenure_days": "integer",
         "days_since_last_active": "integer", "active_days_30d": "integer",
     },
-    "marts.lead_scores": {
+    "marts.lead_scores_history": {
         "lead_id": "varchar", "user_id": "varchar", "owner_rep_id": "varchar",
         "source_channel": "varchar", "score": "double precision", "lead_tier": "varchar",
         "as_of_date": "date",
@@ -205,9 +205,9 @@ class World:
             "staging.stg_crm__leads": self.leads,
             "staging.stg_crm__followups": self.followups,
             "staging.stg_crm__contracts": self.contracts,
-            "marts.users": self.users,
+            "marts.users_history": self.users,
             "marts.user_lifecycle_daily": self.lifecycle,
-            "marts.lead_scores": self.scores,
+            "marts.lead_scores_history": self.scores,
         }
         return {
             t: pd.DataFrame(rows, columns=list(TABLES[t])).astype(object)
@@ -221,9 +221,9 @@ class World:
             leads=f["staging.stg_crm__leads"],
             followups=f["staging.stg_crm__followups"],
             contracts=f["staging.stg_crm__contracts"],
-            users=f["marts.users"],
+            users=f["marts.users_history"],
             lifecycle=f["marts.user_lifecycle_daily"],
-            lead_scores=f["marts.lead_scores"],
+            lead_scores=f["marts.lead_scores_history"],
         )
 
 

@@ -50,6 +50,7 @@ def smtp_for(port: int) -> SmtpSettings:
 
 def publish(target, out, port, day=D, **kw):
     kw.setdefault("alert_recipients", [OPS])
+    kw.setdefault("today", day + timedelta(days=1))  # the morning after D: lists are current
     return publish_day(target, day, out, PublishParams(), smtp_for(port), **kw)
 
 
@@ -115,6 +116,44 @@ def test_three_publishes_of_a_date_send_one_mail_per_rep_and_rewrite_nothing(
     assert log["R1"].status == "skipped_duplicate"
     assert log["R1"].sent_content_hash == log["R1"].content_hash and log["R1"].sent_at
     assert log["R1"].sent_lead_ids == ("L1", "L2")
+
+
+@pytest.mark.parametrize("age_days", [2, 400])
+def test_a_backfill_writes_and_logs_but_sends_nothing_unless_forced(
+    duckdb_target, tmp_path, smtp_server, age_days
+):
+    """A date older than publish_send_max_age_days (1) is nobody's morning any more."""
+    inbox, port = smtp_server
+    load(duckdb_target, day_world())
+    today = D + timedelta(days=age_days)
+    result = publish(duckdb_target, tmp_path, port, today=today)
+    assert result.backfill and result.age_days == age_days
+    assert result.count("backfill") == 2 and result.count("sent") == 0
+    assert inbox.messages == []  # not even an alert
+    folder = list_dir(tmp_path, D)
+    assert (folder / "R1.csv").exists() and (folder / "R1.xlsx").exists()
+    with Warehouse(duckdb_target) as wh:
+        log = read_log(wh, D)
+    assert log["R1"].status == "backfill" and "backfill" in log["R1"].reason
+    assert log["R1"].sent_content_hash is None
+    assert publish(duckdb_target, tmp_path, port, today=today).count("backfill") == 2
+    assert inbox.messages == []
+
+    forced = publish(duckdb_target, tmp_path, port, today=today, force=True)
+    assert forced.count("sent") == 2
+    again = publish(duckdb_target, tmp_path, port, today=today, force=True)
+    assert again.count("sent") == 0 and again.count("skipped_duplicate") == 2
+    assert sorted(r for rcpts, _ in inbox.messages for r in rcpts) == [
+        "r1@example.com",
+        "r2@example.com",
+    ]
+
+
+def test_the_morning_after_and_the_same_day_are_current(duckdb_target, tmp_path, smtp_server):
+    inbox, port = smtp_server
+    load(duckdb_target, day_world())
+    assert publish(duckdb_target, tmp_path, port, today=D).count("sent") == 2
+    assert not publish(duckdb_target, tmp_path, port, today=D + timedelta(days=1)).backfill
 
 
 def test_a_hold_alerts_instead_of_sending_and_force_publishes(duckdb_target, tmp_path, smtp_server):

@@ -259,13 +259,23 @@ def _arrow(frame: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
+#: Dataset -> the table its rows are read from: a current-state mart is validated on
+#: the day's snapshot in its history (ADR 0006).
+PHYSICAL = {
+    "marts.users": "marts.users_history",
+    "marts.user_rfm": "marts.user_rfm_history",
+    "marts.lead_scores": "marts.lead_scores_history",
+}
+
+
 def write_table(wh: Warehouse, name: str, frame: pd.DataFrame) -> None:
-    """Replace the rows of ``name`` with ``frame`` (marts are created if missing)."""
+    """Replace the rows of dataset ``name`` with ``frame`` (marts are created if missing)."""
+    table = PHYSICAL.get(name, name)
     if name in MART_DDL:
         wh.execute("create schema if not exists marts")
-        wh.execute(f"create table if not exists {name} ({MART_DDL[name]})")
-    wh.execute(f"delete from {name}")
-    wh.bulk_insert(name, _arrow(frame))
+        wh.execute(f"create table if not exists {table} ({MART_DDL[name]})")
+    wh.execute(f"delete from {table}")
+    wh.bulk_insert(table, _arrow(frame))
 
 
 def create_warehouse(

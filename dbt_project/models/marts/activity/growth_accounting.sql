@@ -1,3 +1,7 @@
+{#- Restated as of the latest business date run (ADR 0006): a run for an older date
+    skips this model (tag latest_only), so a backfill never rewinds it. -#}
+{{ config(tags=['latest_only']) }}
+
 {#- "new" = first active period (default) or signup period; never "first seen in a window". -#}
 {%- set new_basis = var('growth_new_basis') -%}
 {%- if new_basis not in ('first_active', 'signup') -%}

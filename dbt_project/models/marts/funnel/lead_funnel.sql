@@ -1,3 +1,7 @@
+{#- Restated as of the latest business date run (ADR 0006): a run for an older date
+    skips this model (tag latest_only), so a backfill never rewinds it. -#}
+{{ config(tags=['latest_only']) }}
+
 {#- Lead funnel (SPEC §2) per created week x source channel x stage. Each stage
     requires the previous one (int_leads__progressed gates them; tiered is
     gated here on cleaned), so counts never grow along the funnel. Stages with
@@ -31,7 +35,8 @@ scores as (
     select
         lead_id,
         lead_tier
-    from {{ ref('lead_scores') }}
+    from {{ ref('lead_scores_history') }}
+    where as_of_date = {{ marts_value_as_of_date() }}
 
 ),
 

@@ -1,3 +1,7 @@
+{#- Restated as of the latest business date run (ADR 0006): a run for an older date
+    skips this model (tag latest_only), so a backfill never rewinds it. -#}
+{{ config(tags=['latest_only']) }}
+
 {#- Weeks after the signup week reported per cohort: k = 0 .. retention_max_weeks. -#}
 {%- set max_weeks = var('retention_max_weeks') | int -%}
 

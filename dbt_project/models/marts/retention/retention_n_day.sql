@@ -1,3 +1,7 @@
+{#- Restated as of the latest business date run (ADR 0006): a run for an older date
+    skips this model (tag latest_only), so a backfill never rewinds it. -#}
+{{ config(tags=['latest_only']) }}
+
 {#- Days after signup reported per cohort (SPEC §2: 1, 7, 30). -#}
 {%- set n_days = var('retention_n_days') -%}
 
