@@ -34,7 +34,9 @@ RAW_TABLES = ("crm__sales_reps", "crm__leads", "crm__followups", "crm__contracts
               "events__events", "events__quarantine")  # fmt: skip
 MART_TABLES = ("active_users_daily", "user_activity", "retention_cohorts", "retention_n_day",
                "growth_accounting", "users", "user_rfm", "user_lifecycle_daily",
-               "lifecycle_transitions", "lead_funnel", "lead_scores", "user_tags")  # fmt: skip
+               "lifecycle_transitions", "lead_funnel", "lead_scores", "user_tags",
+               "users_history", "user_rfm_history", "lead_scores_history", "user_tags_history",
+               "user_activity_history")  # fmt: skip
 
 
 def _generator_config():
@@ -84,6 +86,8 @@ def _env(sources: Path, target: WarehouseTarget, out: Path, smtp_port: int) -> d
         "USEROPS_WAREHOUSE": warehouse,
         "USEROPS_OUTPUT_DIR": str(out),
         "AIRFLOW_CONN_SMTP_DEFAULT": airflow_smtp_uri(smtp_port),
+        # The morning after DAY: DAY's and NEXT's lists are current, older ones backfills.
+        "USEROPS_TODAY": NEXT.isoformat(),
     }
 
 
@@ -263,12 +267,16 @@ def test_injected_defect_stops_before_publishing(world):
     from userops import pipeline
     from userops.cli import DagRunFailed, run_dag_for_day
 
-    day = date(2026, 5, 30)  # a date not yet published on this warehouse
+    day = date(2026, 5, 30)  # a date not yet published on this warehouse (age 2: a backfill)
     bd = pipeline.business_day(day)
     for step in (pipeline.step_load_crm, pipeline.step_load_events, pipeline.step_dbt_build):
         step(bd)
     with Warehouse(world["target"]) as wh:
-        wh.execute("insert into marts.users select * from marts.users limit 1")
+        wh.execute(
+            "insert into marts.users_history select * from marts.users_history "
+            f"where as_of_date = {wh.param} limit 1",
+            [day],
+        )
     before = len(world["mailbox"].messages)
     with pytest.raises(DagRunFailed) as failed:
         run_dag_for_day(day, mark_success_pattern="^(load_crm|load_events|dbt_build)$")

@@ -31,6 +31,7 @@ from userops.extract.crm import (
     create_source_engine,
     extract_table,
 )
+from userops.faults import checkpoint
 from userops.load.batches import (
     BatchResult,
     LoadIntegrityError,
@@ -152,6 +153,7 @@ def _load_table(
                 f'coalesce(t."{key}", \'\') and r."updated_at" = t."updated_at"'
             )
             wh.execute(f"insert into {raw} select * from {_STAGE}")
+            checkpoint("load_crm.in_transaction")
         wh.execute(f"drop table {_STAGE}")
         result = BatchResult(
             batch_id=batch_id,

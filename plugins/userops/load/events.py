@@ -30,6 +30,7 @@ from fsspec.core import url_to_fs
 
 from userops.config import WarehouseTarget
 from userops.extract.events import iter_chunks, list_files, list_partitions
+from userops.faults import checkpoint
 from userops.load.batches import (
     BatchResult,
     LoadIntegrityError,
@@ -161,6 +162,7 @@ def load_events(
                 if chunk.quarantine.num_rows:
                     for item in pc.value_counts(chunk.quarantine["reason"]).to_pylist():
                         reasons[item["values"]] += item["counts"]
+            checkpoint("load_events.in_transaction")
             loaded, quarantined = _count_landed(wh, batch_id, dates)
             if rows_read != loaded + quarantined:
                 raise LoadIntegrityError(

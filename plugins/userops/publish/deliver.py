@@ -113,7 +113,11 @@ def list_message(mail_from: str, lst: RepList) -> EmailMessage:
     msg["To"] = lst.rep_email
     msg["Subject"] = list_subject(lst)
     msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain="userops.local")
+    # Deterministic: the one window SMTP leaves open (the relay accepted, the process
+    # died before logging it) resends the same Message-ID, which mail systems collapse.
+    msg["Message-ID"] = (
+        f"<list.{lst.business_date.isoformat()}.{lst.rep_id}.{lst.content_hash[:24]}@userops.local>"
+    )
     msg["X-Userops-List"] = f"{lst.business_date.isoformat()}/{lst.rep_id}/{lst.content_hash}"
     msg.set_content(list_body(lst))
     msg.add_attachment(

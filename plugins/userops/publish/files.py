@@ -125,12 +125,24 @@ def _fixed_zip_times(data: bytes, stamp: tuple[int, int, int, int, int, int]) ->
     return out.getvalue()
 
 
+def _tmp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.tmp")
+
+
+def remove_partial_files(folder: Path) -> list[Path]:
+    """Delete temp files a killed writer left in ``folder`` (they never replaced a file)."""
+    stale = sorted(folder.glob(".*.tmp")) if folder.is_dir() else []
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Atomically replace ``path`` with ``data`` unless it already holds exactly that."""
     if path.exists() and path.read_bytes() == data:
         return False
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = _tmp_path(path)
     tmp.write_bytes(data)
     os.replace(tmp, path)
     return True

@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from userops.config import WarehouseTarget
+from userops.faults import checkpoint
 from userops.publish.build import (
     BuildResult,
     PublishInputs,
@@ -45,6 +46,7 @@ from userops.publish.files import (
     csv_bytes,
     list_dir,
     read_manifest,
+    remove_partial_files,
     rep_file_names,
     write_manifest,
     write_rep_files,
@@ -321,6 +323,8 @@ def publish_day(
         else ""
     )
     folder = list_dir(output_dir, day)
+    if not dry_run:
+        remove_partial_files(folder)  # a killed run's half-written temp files
     with Warehouse(target) as wh:
         if not dry_run:
             ensure_publish_log(wh)
@@ -360,6 +364,7 @@ def publish_day(
             xlsx = b""
             if write and not dry_run:
                 xlsx = write_rep_files(output_dir, day, rep_id, rows, rep_name).xlsx
+                checkpoint("publish.files_written")
             lead_ids_of[rep_id] = tuple(lead_ids)
             diff = diff_lists(prev.get(rep_id), lead_ids)
             outcome = RepOutcome(
@@ -420,6 +425,7 @@ def publish_day(
                     )
                 ],
             )
+            checkpoint("publish.after_first_send")
 
         if to_send:
             assert smtp is not None

@@ -210,7 +210,7 @@ def run_dbt(
         stack.enter_context(_INVOCATION_LOCK)
         stack.enter_context(_environ(env))
         try:
-            res = dbtRunner().invoke(cmd)
+            res = dbtRunner(callbacks=_fault_callbacks()).invoke(cmd)
         finally:
             if target.is_duckdb:
                 _release_duckdb_file()
@@ -224,6 +224,23 @@ def run_dbt(
     if raise_on_failure and not summary.success:
         raise DbtError(summary)
     return summary
+
+
+def _fault_callbacks() -> list:
+    """A dbt event callback that dies after the armed model (``userops.faults``)."""
+    from userops import faults
+
+    if not os.environ.get(faults.ENV, "").startswith("dbt.after:"):
+        return []
+
+    def on_event(event: Any) -> None:
+        if event.info.name != "NodeFinished":
+            return
+        node = event.data.node_info
+        if node.resource_type == "model":
+            faults.checkpoint(faults.dbt_model_point(node.node_name))
+
+    return [on_event]
 
 
 def _release_duckdb_file() -> None:

@@ -150,7 +150,7 @@ def test_a_backfill_writes_and_logs_but_sends_nothing_unless_forced(
 
 
 def test_the_morning_after_and_the_same_day_are_current(duckdb_target, tmp_path, smtp_server):
-    inbox, port = smtp_server
+    _inbox, port = smtp_server
     load(duckdb_target, day_world())
     assert publish(duckdb_target, tmp_path, port, today=D).count("sent") == 2
     assert not publish(duckdb_target, tmp_path, port, today=D + timedelta(days=1)).backfill

@@ -1,6 +1,7 @@
-{#- The current users: the latest snapshot of users_history (ADR 0006). A backfill of
-    an older date adds its own snapshot to the history and leaves this one at the
-    latest business date run. -#}
+{#- The current users: the latest snapshot of users_history (ADR 0006). A run for an
+    older date adds its own snapshot to the history and skips this model (tag
+    latest_only), so a backfill never rewinds what BI sees. -#}
+{{ config(tags=['latest_only']) }}
 
 select * from {{ ref('users_history') }}
 where as_of_date = (select max(as_of_date) from {{ ref('users_history') }})
