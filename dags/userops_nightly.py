@@ -14,22 +14,28 @@ One **business day D** (Asia/Shanghai by default) through the warehouse:
 
 The run fires at 02:00 local time on D+1; its data interval is [D 02:00, D+1 02:00)
 and the business day is the local date of the interval start (`userops.windows`).
-Rerunning or backfilling a date leaves the warehouse exactly as before.
+Any date runs (from `USEROPS_START_DATE`, 1970 by default), in any order, with gaps:
+the warehouse depends only on which dates ran, a run after missed nights builds them
+first, and a run killed anywhere is repaired by rerunning it (ADR 0006). A past date
+(older than `publish_send_max_age_days`) is a backfill: its lists are written and
+logged, never mailed, unless `force_publish` is set.
 DuckDB allows one writer per file: every warehouse-writing task uses the one-slot
 pool `userops_duckdb`.
 
 Runbook: `make run DATE=YYYY-MM-DD` runs one date; trigger with
-`{"force_publish": true}` to republish a held date; `airflow backfill create
---dag-id userops_nightly --from-date ... --to-date ...` backfills. Configuration:
-README "Configuration".
+`{"force_publish": true}` to republish a held or past date; `airflow backfill create
+--dag-id userops_nightly --from-date ... --to-date ...` backfills. README "Runbook:
+time" and "Configuration".
 """
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from userops import assets
 from userops.alerts import on_task_failure
@@ -38,6 +44,18 @@ from userops.windows import nightly_timetable
 
 WAREHOUSE_POOL = "userops_duckdb"
 SETTINGS = load_settings()
+
+
+@contextlib.contextmanager
+def _permanent_errors_fail_fast():
+    """A missing source folder or a bad setting fails the task at once: retrying a
+    permanent error only delays the alert (transient errors keep their retries)."""
+    from userops.config import ConfigError
+
+    try:
+        yield
+    except (FileNotFoundError, NotADirectoryError, ConfigError) as exc:
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 
 
 # catchup=False and one active run: the scheduler runs the latest night only; history
@@ -69,13 +87,15 @@ def userops_nightly():
     def load_crm() -> dict:
         from userops import pipeline
 
-        return pipeline.step_load_crm(pipeline.day_from_context(get_current_context()))
+        with _permanent_errors_fail_fast():
+            return pipeline.step_load_crm(pipeline.day_from_context(get_current_context()))
 
     @task(pool=WAREHOUSE_POOL, outlets=assets.RAW_EVENTS)
     def load_events() -> dict:
         from userops import pipeline
 
-        return pipeline.step_load_events(pipeline.day_from_context(get_current_context()))
+        with _permanent_errors_fail_fast():
+            return pipeline.step_load_events(pipeline.day_from_context(get_current_context()))
 
     # dbt failures are deterministic (a failed test, bad SQL): retrying only delays the alert.
     @task(pool=WAREHOUSE_POOL, outlets=assets.MARTS, retries=0)

@@ -95,7 +95,7 @@ def _basename(path: str) -> str:
 def list_partitions(fs: AbstractFileSystem, root: str) -> dict[date, str]:
     """Every ``dt=YYYY-MM-DD`` directory under ``root``: date -> path."""
     if not fs.exists(root):
-        raise FileNotFoundError(f"events root not found: {root}")
+        raise FileNotFoundError(f"events root not found: {root} (check USEROPS_EVENTS_URL)")
     found: dict[date, str] = {}
     for entry in fs.ls(root, detail=True):
         if entry.get("type") != "directory":
