@@ -68,7 +68,7 @@ airflow: setup  ## Airflow UI on http://localhost:8080 (airflow standalone)
 
 docs: setup  ## build and serve the dbt docs site (lineage) on http://localhost:8081
 	@test -f data/warehouse/userops.duckdb || $(MAKE) demo
-	cd dbt_project && USEROPS_DUCKDB_PATH=$(CURDIR)/data/warehouse/userops.duckdb $(BIN)/dbt docs generate --target duckdb --vars "{as_of_date: $(or $(DATE),2026-06-30)}" && $(BIN)/dbt docs serve --port 8081
+	cd dbt_project && USEROPS_DUCKDB_PATH=$(CURDIR)/data/warehouse/userops.duckdb $(BIN)/dbt docs generate --target duckdb --vars '{"as_of_date": "$(or $(DATE),$(shell TZ=Asia/Shanghai date -d yesterday +%F))"}' && $(BIN)/dbt docs serve --port 8081
 
 bench: setup  ## benchmarks that print figures (generator, loads, dbt)
 	$(PY) benchmarks/run_all.py

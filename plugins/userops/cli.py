@@ -291,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
+        load_settings()  # every setting checked before anything starts
         return args.func(args)
     except ConfigError as exc:
         print(f"userops: configuration error: {exc}", file=sys.stderr)

@@ -52,7 +52,7 @@ def sources(tmp_path_factory) -> Path:
     from userops.sources.generate import GeneratorConfig, generate
 
     root = tmp_path_factory.mktemp("order-sources")
-    config = GeneratorConfig(seed=7, users=220, days=75, end_date=D7, dirty_rate=0.02)
+    config = GeneratorConfig(seed=7, users=600, days=120, end_date=D7, dirty_rate=0.02)
     generate(config, f"sqlite:///{root / 'crm.sqlite'}", root / "events")
     return root
 
