@@ -28,6 +28,10 @@ for _key, _value in {
     "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
     "AIRFLOW__COSMOS__CACHE_DIR": str(_AIRFLOW_HOME / "cosmos"),
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
+    # dbt artefacts of runs that pass no target/log path: per test process, so parallel
+    # workers never share dbt_project/target (and the repo stays clean)
+    "DBT_TARGET_PATH": str(_AIRFLOW_HOME / "dbt-target"),
+    "DBT_LOG_PATH": str(_AIRFLOW_HOME / "dbt-logs"),
 }.items():
     os.environ[_key] = _value
 os.environ.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", None)

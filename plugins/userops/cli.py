@@ -154,16 +154,26 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from userops.report import print_summary
+
     conf = {"force_publish": True} if args.force_publish else None
     print(json.dumps(run_dag_for_day(args.date, conf=conf), indent=2))
+    print_summary(load_settings(), args.date)
     return 0
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
+    """One run per day, oldest first; stops at the first failed day (exit 1)."""
+    if args.end < args.start:
+        from userops.config import ConfigError
+
+        raise ConfigError(f"--end {args.end} is before --start {args.start}")
     day = args.start
     while day <= args.end:
         print(json.dumps(run_dag_for_day(day)))
         day += timedelta(days=1)
+    print(f"backfilled {args.start} .. {args.end} (lists older than publish_send_max_age_days "
+          "are written and logged, not e-mailed)")  # fmt: skip
     return 0
 
 
@@ -253,13 +263,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.set_defaults(func=_cmd_generate)
 
     r = sub.add_parser("run", help="run userops_nightly for one business day")
-    r.add_argument("--date", type=date.fromisoformat, required=True)
-    r.add_argument("--force-publish", action="store_true", help="republish a held date")
+    r.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        required=True,
+        help="business day D (YYYY-MM-DD); its lists are sent the morning after",
+    )
+    r.add_argument(
+        "--force-publish",
+        action="store_true",
+        help="publish a held or past date anyway (a list already sent is never resent)",
+    )
     r.set_defaults(func=_cmd_run)
 
     b = sub.add_parser("backfill", help="run userops_nightly for each day in [start, end]")
-    b.add_argument("--start", type=date.fromisoformat, required=True)
-    b.add_argument("--end", type=date.fromisoformat, required=True)
+    b.add_argument(
+        "--start", type=date.fromisoformat, required=True, help="first business day (YYYY-MM-DD)"
+    )
+    b.add_argument(
+        "--end", type=date.fromisoformat, required=True, help="last business day, included"
+    )
     b.set_defaults(func=_cmd_backfill)
 
     s = sub.add_parser("step", help="run one pipeline step without Airflow (debugging)")

@@ -91,7 +91,7 @@ def step_dbt_build(
     day: BusinessDay, settings: Settings | None = None, select: str | None = None
 ) -> dict[str, Any]:
     """``dbt build`` of the whole project (or ``select``) as of the day, after building
-    any nights missed around it (``catchup_max_days``, ADR 0006)."""
+    the nights missed since the latest day built (``catchup_max_days``, ADR 0006)."""
     from userops.transform.dbt import build_days
 
     settings = settings or load_settings()

@@ -65,3 +65,9 @@ def print_summary(settings: Settings, day: date) -> None:
             df = wh.fetch_df(sql.format(d=f"cast('{day.isoformat()}' as date)"))
             print(f"\n{title}:")
             print("  (none)" if df.empty else df.to_string(index=False))
+            if table == "meta.publish_log" and (df.get("status") == "backfill").any():
+                print(
+                    f"  {day.isoformat()} is a backfill: lists written and logged, not e-mailed "
+                    "(older than publish_send_max_age_days); "
+                    f"`userops run --date {day.isoformat()} --force-publish` sends them once."
+                )

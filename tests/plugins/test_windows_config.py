@@ -53,3 +53,18 @@ def test_settings_from_environment(tmp_path):
     assert load_settings({"USEROPS_DBT_VARS": '{"a": 1}'}).dbt_vars == {"a": 1}
     with pytest.raises(ValueError):
         load_settings({"USEROPS_DBT_VARS": "[1, 2]"})
+
+
+def test_days_to_build_catches_up_forward_only():
+    from datetime import timedelta
+
+    from userops.transform.dbt import days_to_build
+
+    d = [date(2026, 4, 1) + timedelta(days=i) for i in range(10)]
+    assert days_to_build(d[0], [], 31) == [d[0]]  # first run
+    assert days_to_build(d[1], [d[0]], 31) == [d[1]]  # the next night
+    assert days_to_build(d[4], [d[0]], 31) == [d[1], d[2], d[3], d[4]]  # three skipped
+    assert days_to_build(d[4], [d[0]], 2) == [d[2], d[3], d[4]]  # capped: the latest ones
+    assert days_to_build(d[4], [d[0]], 0) == [d[4]]
+    assert days_to_build(d[2], [d[0], d[9]], 31) == [d[2]]  # a backfill builds only itself
+    assert days_to_build(d[9], [d[9]], 31) == [d[9]]  # a rerun

@@ -23,7 +23,7 @@ holds, diffs) and touches nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -248,6 +248,7 @@ def _manifest(
     params: PublishParams,
     holds: Sequence[Hold],
     outcomes: Sequence[RepOutcome],
+    sent_reasons: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The date's manifest: per rep, the list whose files are on disk.
 
@@ -255,6 +256,7 @@ def _manifest(
     attempt was held rather than skipped, the entry says so in ``latest_attempt``.
     """
     old_reps = previous.get("reps", {}) if previous else {}
+    sent_reasons = sent_reasons or {}
     reps: dict[str, Any] = {}
     for o in outcomes:
         old = old_reps.get(o.rep_id)
@@ -269,6 +271,10 @@ def _manifest(
                 }
             reps[o.rep_id] = entry
             continue
+        status, reason = o.status, o.reason
+        if status == "skipped_duplicate":
+            # sent by an attempt that died before writing the manifest: record the send
+            status, reason = "sent", sent_reasons.get(o.rep_id, "")
         reps[o.rep_id] = {
             "rep_name": o.rep_name,
             "rep_tier": o.rep_tier,
@@ -277,8 +283,8 @@ def _manifest(
             "daily_capacity": o.daily_capacity,
             "content_hash": o.content_hash,
             "files": o.files,
-            "status": o.status,
-            "reason": o.reason,
+            "status": status,
+            "reason": reason,
             "diff": o.diff,
         }
     return {
@@ -469,5 +475,7 @@ def publish_day(
         write_log(wh, others)
 
     if any(o.status != "skipped_duplicate" for o in result.reps):
-        write_manifest(folder, _manifest(read_manifest(folder), build, params, holds, result.reps))
+        sent_reasons = {r: e.reason for r, e in log.items() if e.status == "sent"}
+        manifest = _manifest(read_manifest(folder), build, params, holds, result.reps, sent_reasons)
+        write_manifest(folder, manifest)
     return result

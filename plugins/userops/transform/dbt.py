@@ -303,22 +303,20 @@ def built_dates(target: WarehouseTarget) -> list[date]:
 
 
 def days_to_build(day: date, built: Sequence[date], catchup_max_days: int) -> list[date]:
-    """``day`` plus the days missing between the first and the last day built (ADR 0006).
+    """``day``, preceded by the nights missed since the latest day built (ADR 0006).
 
-    A run for D after skipped nights first builds each missed night, so the history
-    holds what every night would have written; a backfill of an older date fills the
-    gaps around it too. At most ``catchup_max_days`` missing days (the latest ones)
-    are caught up; per-day facts (``user_lifecycle_daily``, ``active_users_daily``)
-    fill any gap in one run anyway.
+    A run that moves the warehouse forward past skipped nights first builds each of
+    them (at most ``catchup_max_days``, the latest ones), so the snapshot histories
+    hold what every night would have written. A backfill (``day`` not after the
+    latest day built) builds exactly its own day. Per-day facts
+    (``user_lifecycle_daily``, ``active_users_daily``) fill any gap in one run anyway.
     """
-    if not built:
+    if not built or day <= max(built):
         return [day]
-    first, last = min(min(built), day), max(max(built), day)
-    have = set(built)
-    span = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    missing = [d for d in span if d not in have and d != day]
+    latest = max(built)
+    missing = [latest + timedelta(days=i) for i in range(1, (day - latest).days)]
     keep = missing[-catchup_max_days:] if catchup_max_days > 0 else []
-    return sorted({day, *keep})
+    return [*keep, day]
 
 
 def build_days(
@@ -331,7 +329,7 @@ def build_days(
     target_path: Path | None = None,
     log_path: Path | None = None,
 ) -> tuple[DbtRunSummary, list[date]]:
-    """Build D and the nights missed around it, oldest first; (D's summary, days caught up).
+    """Build the nights missed before D, then D; (D's summary, the days caught up).
 
     A day older than the latest one built skips the ``latest_only`` models, which keep
     the latest date's figures: a backfill never rewinds what BI sees as current.

@@ -1,5 +1,7 @@
 """Any date, any order, any gap, any crash (ADR 0006), through the real ``userops_nightly``
-DAG (``dag.test()``) on DuckDB and PostgreSQL, with a real local SMTP server.
+DAG (``dag.test()``), with a real local SMTP server: the scenarios, run once per
+warehouse by ``test_any_date_any_order_duckdb.py`` and ``..._postgres.py`` (two files,
+so a parallel test run can put them on different workers).
 
 One static set of generated sources, several deployments of the pipeline on it:
 
@@ -36,8 +38,6 @@ from tests.smtp import Inbox, airflow_smtp_uri, local_smtp
 from tests.warehouses import drop_pg_database, new_target
 from userops.config import WarehouseTarget
 from userops.warehouse import Warehouse
-
-pytestmark = pytest.mark.slow
 
 DAYS = [date(2026, 4, 1) + timedelta(days=i) for i in range(7)]
 D1, D2, D3, D4, D5, D6, D7 = DAYS
@@ -166,15 +166,15 @@ def assert_same(a: dict[str, str], b: dict[str, str], what: str) -> None:
     assert not differ, f"{what}: {differ}"
 
 
-@pytest.fixture(scope="module", params=["duckdb", "postgres"])
-def world(request, sources, airflow_db, tmp_path_factory) -> Iterator[dict[str, Deployment]]:
+@pytest.fixture(scope="module")
+def world(backend, sources, airflow_db, tmp_path_factory) -> Iterator[dict[str, Deployment]]:
     """Every deployment, each run through its sequence (see the module docstring)."""
     stack = contextlib.ExitStack()
     made: list[WarehouseTarget] = []
 
     def deployment(name: str) -> Deployment:
-        tmp = tmp_path_factory.mktemp(f"{name}-{request.param}")
-        target = new_target(request.param, tmp, f"userops_{name}")
+        tmp = tmp_path_factory.mktemp(f"{name}-{backend}")
+        target = new_target(backend, tmp, f"userops_{name}")
         made.append(target)
         inbox, port = stack.enter_context(local_smtp())
         return Deployment(name, target, tmp / "output", inbox, port, sources)
