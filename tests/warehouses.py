@@ -6,8 +6,10 @@ so a CI machine without PostgreSQL can never report green.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,25 @@ def new_target(kind: str, tmp: Path, prefix: str = "userops_test") -> WarehouseT
         return WarehouseTarget(kind="duckdb", duckdb_path=tmp / "warehouse.duckdb")
     require_postgres()
     return make_pg_database(prefix)
+
+
+def warehouse_url(target: WarehouseTarget) -> str:
+    """``USEROPS_WAREHOUSE`` for ``target`` (the local test server needs no password)."""
+    if target.is_duckdb:
+        return str(target.duckdb_path)
+    return f"postgresql://{target.pg_user}@{target.pg_host}:{target.pg_port}/{target.pg_dbname}"
+
+
+@contextlib.contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """Set ``env`` in ``os.environ`` for the block, then restore what was there."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

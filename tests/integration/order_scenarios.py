@@ -35,7 +35,7 @@ import pandas as pd
 import pytest
 
 from tests.smtp import Inbox, airflow_smtp_uri, local_smtp
-from tests.warehouses import drop_pg_database, new_target
+from tests.warehouses import drop_pg_database, environment, new_target, warehouse_url
 from userops.config import WarehouseTarget
 from userops.warehouse import Warehouse
 
@@ -70,40 +70,20 @@ class Deployment:
     snapshots: dict[date, dict[str, str]] = field(default_factory=dict)
 
     def env(self, day: date, today: date | None = None) -> dict[str, str]:
-        target = self.target
-        warehouse = (
-            str(target.duckdb_path)
-            if target.is_duckdb
-            else f"postgresql://{target.pg_user}@{target.pg_host}:{target.pg_port}/{target.pg_dbname}"
-        )
         return {
             "USEROPS_CRM_URL": f"sqlite:///{self.sources / 'crm.sqlite'}",
             "USEROPS_EVENTS_URL": str(self.sources / "events"),
-            "USEROPS_WAREHOUSE": warehouse,
+            "USEROPS_WAREHOUSE": warehouse_url(self.target),
             "USEROPS_OUTPUT_DIR": str(self.out),
             "AIRFLOW_CONN_SMTP_DEFAULT": airflow_smtp_uri(self.port),
             # by default each date runs on the morning after it, as the scheduler would
             "USEROPS_TODAY": (today or day + timedelta(days=1)).isoformat(),
         }
 
-    @contextlib.contextmanager
-    def environment(self, day: date, today: date | None = None) -> Iterator[None]:
-        env = self.env(day, today)
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            yield
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-
     def run(self, day: date, today: date | None = None, **kw) -> dict:
         from userops.cli import run_dag_for_day
 
-        with self.environment(day, today):
+        with environment(self.env(day, today)):
             return run_dag_for_day(day, **kw)
 
     def cli(self, *args: str, today: date, fault: str | None = None) -> subprocess.CompletedProcess:

@@ -4,42 +4,19 @@ no task, or in which a task fails, is a failure and ``userops`` exits non-zero.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from tests.smtp import airflow_smtp_uri, local_smtp
-from tests.warehouses import drop_pg_database, new_target
-from userops.config import WarehouseTarget
+from tests.warehouses import drop_pg_database, environment, new_target, warehouse_url
 from userops.warehouse import Warehouse
 
 pytestmark = pytest.mark.slow
-
-
-@contextlib.contextmanager
-def environment(env: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _warehouse_url(target: WarehouseTarget) -> str:
-    if target.is_duckdb:
-        return str(target.duckdb_path)
-    return f"postgresql://{target.pg_user}@{target.pg_host}:{target.pg_port}/{target.pg_dbname}"
 
 
 def _sources(root: Path, end: date) -> dict[str, str]:
@@ -63,7 +40,7 @@ def test_a_past_date_runs_every_task(backend, day, airflow_db, tmp_path):
         with local_smtp() as (inbox, port):
             env = {
                 **_sources(tmp_path / "sources", day),
-                "USEROPS_WAREHOUSE": _warehouse_url(target),
+                "USEROPS_WAREHOUSE": warehouse_url(target),
                 "USEROPS_OUTPUT_DIR": str(tmp_path / "output"),
                 "AIRFLOW_CONN_SMTP_DEFAULT": airflow_smtp_uri(port),
                 "USEROPS_TODAY": (day + timedelta(days=1)).isoformat(),  # that morning

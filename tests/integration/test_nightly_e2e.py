@@ -8,7 +8,6 @@ a real local SMTP server, so "exactly one e-mail per rep" is what a mail relay s
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -22,7 +21,7 @@ from tests.reference import value as ref_value
 from tests.reference.compare import assert_same_rows
 from tests.reference.sources import dau_wau_mau, events_as_of, read_events
 from tests.smtp import airflow_smtp_uri, local_smtp
-from tests.warehouses import drop_pg_database, new_target
+from tests.warehouses import drop_pg_database, environment, new_target, warehouse_url
 from userops.config import WarehouseTarget
 from userops.warehouse import Warehouse
 
@@ -75,15 +74,10 @@ def reference(sources):
 
 
 def _env(sources: Path, target: WarehouseTarget, out: Path, smtp_port: int) -> dict[str, str]:
-    warehouse = (
-        str(target.duckdb_path)
-        if target.is_duckdb
-        else f"postgresql://{target.pg_user}@{target.pg_host}:{target.pg_port}/{target.pg_dbname}"
-    )
     return {
         "USEROPS_CRM_URL": f"sqlite:///{sources / 'crm.sqlite'}",
         "USEROPS_EVENTS_URL": str(sources / "events"),
-        "USEROPS_WAREHOUSE": warehouse,
+        "USEROPS_WAREHOUSE": warehouse_url(target),
         "USEROPS_OUTPUT_DIR": str(out),
         "AIRFLOW_CONN_SMTP_DEFAULT": airflow_smtp_uri(smtp_port),
         # The morning after DAY: DAY's and NEXT's lists are current, older ones backfills.
@@ -98,17 +92,10 @@ def world(request, sources, airflow_db, tmp_path_factory) -> Iterator[dict]:
     target = new_target(request.param, tmp, "userops_e2e")
     stack = contextlib.ExitStack()
     mailbox, port = stack.enter_context(local_smtp())
-    env = _env(sources, target, tmp / "output", port)
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    stack.enter_context(environment(_env(sources, target, tmp / "output", port)))
     try:
         yield {"target": target, "mailbox": mailbox, "out": tmp / "output", "runs": []}
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
         stack.close()
         if not target.is_duckdb:
             drop_pg_database(target)

@@ -37,7 +37,10 @@ daily as (
         ) = 1 as is_active,
         min(received_date) as known_date,
         min(
-            case when event_type in {{ marts_activity_active_event_types_sql() }} then received_date end
+            case
+                when event_type in {{ marts_activity_active_event_types_sql() }}
+                    then received_date
+            end
         ) as active_known_date,
         min(case when event_type = 'signup' then received_date end) as signup_known_date
     from events

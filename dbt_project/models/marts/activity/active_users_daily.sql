@@ -98,7 +98,7 @@ trailing_activity as (
             calendar.activity_date >= user_days.activity_date
             and {{ marts_activity_add_days('calendar.activity_date', -30) }}
             <= user_days.activity_date
-            and user_days.active_known_date <= calendar.knowledge_date
+            and calendar.knowledge_date >= user_days.active_known_date
 
 ),
 

@@ -1,14 +1,6 @@
 {#- History of user_activity (ADR 0006): one snapshot per business date run, as of
     that date; a run replaces only its own date (incremental, delete+insert on
-    as_of_date). marts.user_activity is the latest snapshot. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='as_of_date',
-    on_schema_change='append_new_columns',
-    full_refresh=false,
-) }}
-
+    as_of_date; config in _history__models.yml). marts.user_activity is the latest snapshot. -#}
 {#- Trailing windows in days, each ending at D inclusive: [D - (w - 1), D]. -#}
 {%- set windows = [7, 30, 90] -%}
 {#- Mart metric -> daily count column it sums over each window. -#}

@@ -1,14 +1,6 @@
 {#- History of users (ADR 0006): one snapshot per business date run, as of
     that date; a run replaces only its own date (incremental, delete+insert on
-    as_of_date). marts.users is the latest snapshot. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='as_of_date',
-    on_schema_change='append_new_columns',
-    full_refresh=false,
-) }}
-
+    as_of_date; config in _history__models.yml). marts.users is the latest snapshot. -#}
 {#- The user dimension BI filters on: one row per platform user seen in events up
     to D, with the company behind it (from the surviving CRM lead of the user's
     duplicate group), lifecycle stage, RFM segment, lead tier and paying status.

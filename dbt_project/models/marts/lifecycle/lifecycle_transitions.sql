@@ -62,10 +62,17 @@ weekly as (
 
 ),
 
+latest as (
+
+    select max(as_of_date) as as_of_date
+    from history
+
+),
+
 final as (
 
     select
-        (select max(as_of_date) from history) as as_of_date,
+        latest.as_of_date,
         weekly.week_start,
         cast(weekly.from_stage as varchar) as from_stage,
         cast(from_stages.label_zh as varchar) as from_stage_label_zh,
@@ -75,6 +82,7 @@ final as (
         cast(weekly.user_count as integer) as user_count,
         cast(weeks_covered.history_days as integer) as history_days
     from weekly
+    cross join latest
     inner join weeks_covered
         on weekly.week_start = weeks_covered.week_start
     left join stages as from_stages

@@ -61,28 +61,29 @@ deltas as (
     -- an active day, evaluated at d with d's knowledge: last active, window entry
     select
         user_id,
-        greatest(activity_date, active_known_date),
-        null,
-        activity_date,
-        null,
-        activity_date,
-        null,
-        1,
-        0
+        greatest(activity_date, active_known_date) as delta_date,
+        cast(null as date) as first_seen,
+        activity_date as first_active,
+        cast(null as date) as signup_event,
+        activity_date as last_active_d,
+        cast(null as date) as last_active_d1,
+        1 as window_d,
+        0 as window_d1
     from facts
-    where is_active
+    where
+        is_active
     union all
     -- ... and its exit from the window of d, W days later
     select
         user_id,
-        {{ marts_value_add_days('activity_date', window_days) }},
-        null,
-        null,
-        null,
-        null,
-        null,
-        -1,
-        0
+        {{ marts_value_add_days('activity_date', window_days) }} as delta_date,
+        cast(null as date) as first_seen,
+        cast(null as date) as first_active,
+        cast(null as date) as signup_event,
+        cast(null as date) as last_active_d,
+        cast(null as date) as last_active_d1,
+        -1 as window_d,
+        0 as window_d1
     from facts
     where
         is_active
@@ -92,27 +93,29 @@ deltas as (
     -- the same day evaluated at d-1 with d's knowledge (previous_stage)
     select
         user_id,
-        greatest({{ marts_value_add_days('activity_date', 1) }}, active_known_date),
-        null,
-        null,
-        null,
-        null,
-        activity_date,
-        0,
-        1
+        greatest({{ marts_value_add_days('activity_date', 1) }}, active_known_date) as delta_date,
+        cast(null as date) as first_seen,
+        cast(null as date) as first_active,
+        cast(null as date) as signup_event,
+        cast(null as date) as last_active_d,
+        activity_date as last_active_d1,
+        0 as window_d,
+        1 as window_d1
     from facts
-    where is_active
+    where
+        is_active
     union all
+    -- ... and its exit from the window of d-1
     select
         user_id,
-        {{ marts_value_add_days('activity_date', window_days + 1) }},
-        null,
-        null,
-        null,
-        null,
-        null,
-        0,
-        -1
+        {{ marts_value_add_days('activity_date', window_days + 1) }} as delta_date,
+        cast(null as date) as first_seen,
+        cast(null as date) as first_active,
+        cast(null as date) as signup_event,
+        cast(null as date) as last_active_d,
+        cast(null as date) as last_active_d1,
+        0 as window_d,
+        -1 as window_d1
     from facts
     where
         is_active
@@ -122,16 +125,17 @@ deltas as (
     -- a signup event: the signup date from then on
     select
         user_id,
-        greatest(activity_date, signup_known_date),
-        null,
-        null,
-        activity_date,
-        null,
-        null,
-        0,
-        0
+        greatest(activity_date, signup_known_date) as delta_date,
+        cast(null as date) as first_seen,
+        cast(null as date) as first_active,
+        activity_date as signup_event,
+        cast(null as date) as last_active_d,
+        cast(null as date) as last_active_d1,
+        0 as window_d,
+        0 as window_d1
     from facts
-    where signup_count > 0
+    where
+        signup_count > 0
 
 ),
 
@@ -143,12 +147,17 @@ first_known as (
 
 ),
 
-{% if is_incremental() -%}
 present_days as (
 
-    select distinct as_of_date
-    from {{ this }}
-    where as_of_date <= {{ marts_value_as_of_date() }}
+    -- the days already written (none on a first build)
+    {% if is_incremental() -%}
+        select distinct as_of_date
+        from {{ this }}
+        where as_of_date <= {{ marts_value_as_of_date() }}
+    {%- else -%}
+        select cast(null as date) as as_of_date
+        where false
+    {%- endif %}
 
 ),
 
@@ -173,20 +182,13 @@ first_missing as (
 
 bounds as (
 
+    -- the first missing day (every day on a first build), else D itself
     select
         coalesce(
             (select first_missing_day from first_missing), {{ marts_value_as_of_date() }}
         ) as start_day
 
 ),
-{%- else -%}
-bounds as (
-
-    select first_day as start_day
-    from first_known
-
-),
-{%- endif %}
 
 days_computed as (
 
@@ -235,7 +237,7 @@ user_days as (
         days_computed.as_of_date
     from known_users
     inner join days_computed
-        on days_computed.as_of_date >= known_users.first_day
+        on known_users.first_day <= days_computed.as_of_date
 
 ),
 

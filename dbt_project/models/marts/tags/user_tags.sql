@@ -3,5 +3,4 @@
     latest_only), so a backfill never rewinds what BI sees. -#}
 {{ config(tags=['latest_only']) }}
 
-select * from {{ ref('user_tags_history') }}
-where as_of_date = (select max(as_of_date) from {{ ref('user_tags_history') }})
+{{ latest_snapshot(ref('user_tags_history')) }}

@@ -1,14 +1,6 @@
 {#- History of user_tags (ADR 0006): one snapshot per business date run, as of
     that date; a run replaces only its own date (incremental, delete+insert on
-    as_of_date). marts.user_tags is the latest snapshot. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='as_of_date',
-    on_schema_change='append_new_columns',
-    full_refresh=false,
-) }}
-
+    as_of_date; config in _history__models.yml). marts.user_tags is the latest snapshot. -#}
 {#- 打标签 (SPEC §2): the users mart unpivoted into user -> tag -> value, the
     shape BI and list filters use ("all dormant A-tier manufacturing users").
     A tag whose value is unknown (null) is left out rather than stored as null. -#}

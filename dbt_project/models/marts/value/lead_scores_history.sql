@@ -1,14 +1,6 @@
 {#- History of lead_scores (ADR 0006): one snapshot per business date run, as of
     that date; a run replaces only its own date (incremental, delete+insert on
-    as_of_date). marts.lead_scores is the latest snapshot. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='as_of_date',
-    on_schema_change='append_new_columns',
-    full_refresh=false,
-) }}
-
+    as_of_date; config in _history__models.yml). marts.lead_scores is the latest snapshot. -#}
 {#- Lead score and 271 tier (SPEC §2). The score is a sum of integer points, so
     it is exact and identical on both engines; the scoring is documented in
     _value__models.yml. Tiers split the cleaned leads (surviving, with a usable

@@ -1,14 +1,6 @@
 {#- History of user_rfm (ADR 0006): one snapshot per business date run, as of
     that date; a run replaces only its own date (incremental, delete+insert on
-    as_of_date). marts.user_rfm is the latest snapshot. -#}
-{{ config(
-    materialized='incremental',
-    incremental_strategy='delete+insert',
-    unique_key='as_of_date',
-    on_schema_change='append_new_columns',
-    full_refresh=false,
-) }}
-
+    as_of_date; config in _history__models.yml). marts.user_rfm is the latest snapshot. -#}
 {#- RFM as of D (SPEC §2). Every comparison with the mean or median is done in
     exact arithmetic (value * n >= sum, 2 * value >= the two middle values), so a
     user exactly at the mean is "high" on DuckDB and PostgreSQL alike. -#}
