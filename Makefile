@@ -51,8 +51,8 @@ run: setup  ## one business day through userops_nightly: make run DATE=YYYY-MM-D
 	@test -n "$(DATE)" || (echo "usage: make run DATE=YYYY-MM-DD"; exit 2)
 	$(BIN)/userops run --date $(DATE)
 
-test: setup  ## the whole test suite (DuckDB and PostgreSQL)
-	$(BIN)/pytest
+test: setup  ## the whole test suite (DuckDB and PostgreSQL), two workers
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: setup  ## ruff + sqlfluff
 	$(BIN)/ruff check .
