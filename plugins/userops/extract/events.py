@@ -20,8 +20,10 @@ wins, in this order):
 =============================  =====================================================
 
 Ids may arrive as JSON integers and are stored as their text.  Timestamps are
-stored as naive UTC; ``occurred_at_raw`` keeps the original string.  Lines are
-parsed with the standard library (streamed, columnar lists -> Arrow per chunk).
+stored as naive UTC; ``occurred_at_raw`` keeps the original string.
+:func:`parse_event` is the definition; the loader checks lines in bulk first
+(:mod:`userops.extract.events_bulk`) and calls it only for lines the bulk query
+does not accept.
 """
 
 from __future__ import annotations
@@ -36,9 +38,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from fsspec import AbstractFileSystem
 
+from userops.extract.events_bulk import BulkChecker, line_array, split_lines
 from userops.tracking_plan import TRACKING_PLAN
 
 REQUIRED_FIELDS: tuple[str, ...] = (
@@ -223,7 +227,10 @@ def parse_event(text: str) -> ParsedEvent | str:
             return "bad_property:order_id"
         if not _is_number(props.get("amount")):
             return "bad_property:amount"
-    props_json = None if props is None else _ENCODER.encode(props)
+    try:
+        props_json = None if props is None else _ENCODER.encode(props)
+    except ValueError:  # a number beyond float range (1e400) decodes as inf
+        return "bad_property:properties"
     row = (
         ids[0],
         ids[1],
@@ -301,50 +308,112 @@ def _safe_raw_text(text: str) -> str:
     return text.replace("\x00", "\\u0000").encode("utf-8", "replace").decode("utf-8")
 
 
-def _lines(fs: AbstractFileSystem, f: EventFile) -> Iterator[tuple[int, str | None, str]]:
-    """(line number, decoded text or None if not UTF-8, text for quarantine)."""
-    with fs.open(f.path, "rb", compression="gzip" if f.gzipped else None) as fh:
-        for number, raw in enumerate(fh, start=1):
-            raw = raw.removesuffix(b"\n").removesuffix(b"\r")
-            try:
-                text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError:
-                yield number, None, raw.decode("utf-8", errors="replace")
-                continue
-            yield number, text, text
+def _read_file(fs: AbstractFileSystem, f: EventFile) -> bytes:
+    try:
+        with fs.open(f.path, "rb", compression="gzip" if f.gzipped else None) as fh:
+            return fh.read()
+    except (OSError, EOFError, zlib.error) as exc:  # a truncated .gz, an unreadable object
+        raise OSError(f"cannot read event file {f.path}: {exc}") from exc
+
+
+def _decode(raw: bytes, number: int) -> tuple[str | None, str]:
+    """(decoded text or None if not UTF-8, text for quarantine) of one line without its newline."""
+    raw = raw.removesuffix(b"\r")
+    try:
+        text = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+    except UnicodeDecodeError:
+        return None, raw.decode("utf-8", errors="replace")
+    return text, text
+
+
+_EVENT_SCHEMA = _Columns().to_chunk().events.schema
+
+
+class _ChunkBuilder:
+    """Collects bulk-accepted rows (Arrow) and line-by-line results until a chunk is full."""
+
+    def __init__(self) -> None:
+        self.bulk: list[pa.Table] = []
+        self.bulk_rows = 0
+        self.cols = _Columns()
+
+    def __len__(self) -> int:
+        return self.bulk_rows + len(self.cols)
+
+    def add_bulk(self, accepted: pa.Table, f: EventFile) -> None:
+        n = accepted.num_rows
+        if not n:
+            return
+        table = accepted.drop_columns(["line_number"])
+        table = table.append_column(
+            "_partition_date", pa.repeat(pa.scalar(f.partition, pa.date32()), n)
+        )
+        table = table.append_column("_source_file", pa.repeat(pa.scalar(f.name, pa.string()), n))
+        table = table.append_column("_line_number", accepted["line_number"])
+        self.bulk.append(table.cast(_EVENT_SCHEMA))
+        self.bulk_rows += n
+
+    def add_line(self, f: EventFile, number: int, raw: bytes) -> None:
+        cols = self.cols
+        text, shown = _decode(raw, number)
+        parsed = "invalid_encoding" if text is None else parse_event(text)
+        if isinstance(parsed, str):
+            cols.q_reason.append(parsed)
+            cols.q_raw_text.append(_safe_raw_text(shown))
+            cols.q_partition.append(f.partition)
+            cols.q_source_file.append(f.name)
+            cols.q_line_number.append(number)
+            return
+        cols.event_id.append(parsed[0])
+        cols.user_id.append(parsed[1])
+        cols.event_type.append(parsed[2])
+        cols.occurred_at.append(parsed[3])
+        cols.received_at.append(parsed[4])
+        cols.occurred_at_raw.append(parsed[5])
+        cols.platform.append(parsed[6])
+        cols.properties.append(parsed[7])
+        cols.partition.append(f.partition)
+        cols.source_file.append(f.name)
+        cols.line_number.append(number)
+
+    def take(self) -> EventChunk:
+        chunk = self.cols.to_chunk()
+        if self.bulk:
+            chunk = EventChunk(pa.concat_tables([*self.bulk, chunk.events]), chunk.quarantine)
+        self.__init__()
+        return chunk
 
 
 def iter_chunks(
-    fs: AbstractFileSystem, files: Iterable[EventFile], chunk_rows: int = 200_000
+    fs: AbstractFileSystem,
+    files: Iterable[EventFile],
+    chunk_rows: int = 200_000,
+    *,
+    bulk: bool = True,
 ) -> Iterator[EventChunk]:
-    """Parse ``files`` line by line into chunks of about ``chunk_rows`` lines."""
-    cols = _Columns()
-    for f in files:
-        try:
-            for number, text, shown in _lines(fs, f):
-                parsed = "invalid_encoding" if text is None else parse_event(text)
-                if isinstance(parsed, str):
-                    cols.q_reason.append(parsed)
-                    cols.q_raw_text.append(_safe_raw_text(shown))
-                    cols.q_partition.append(f.partition)
-                    cols.q_source_file.append(f.name)
-                    cols.q_line_number.append(number)
-                else:
-                    cols.event_id.append(parsed[0])
-                    cols.user_id.append(parsed[1])
-                    cols.event_type.append(parsed[2])
-                    cols.occurred_at.append(parsed[3])
-                    cols.received_at.append(parsed[4])
-                    cols.occurred_at_raw.append(parsed[5])
-                    cols.platform.append(parsed[6])
-                    cols.properties.append(parsed[7])
-                    cols.partition.append(f.partition)
-                    cols.source_file.append(f.name)
-                    cols.line_number.append(number)
-                if len(cols) >= chunk_rows:
-                    yield cols.to_chunk()
-                    cols = _Columns()
-        except (OSError, EOFError, zlib.error) as exc:  # a truncated .gz, an unreadable object
-            raise OSError(f"cannot read event file {f.path}: {exc}") from exc
-    if len(cols):
-        yield cols.to_chunk()
+    """Check the lines of ``files`` into chunks of about ``chunk_rows`` lines.
+
+    With ``bulk`` (the default) each slice of a file is checked by one DuckDB query
+    (:mod:`userops.extract.events_bulk`) and only the lines it does not accept are
+    parsed one by one; ``bulk=False`` parses every line in Python (the reference).
+    """
+    builder = _ChunkBuilder()
+    with BulkChecker() as checker:
+        for f in files:
+            split = split_lines(_read_file(fs, f))
+            for lo in range(0, len(split), chunk_rows):
+                hi = min(lo + chunk_rows, len(split))
+                pending = np.ones(hi - lo, dtype=bool)
+                lines = line_array(split, lo, hi) if bulk else None
+                if lines is not None:
+                    accepted = checker.check(lines, lo + 1)
+                    builder.add_bulk(accepted, f)
+                    numbers = accepted["line_number"].to_numpy(zero_copy_only=False)
+                    pending[numbers - (lo + 1)] = False
+                for index in np.flatnonzero(pending):
+                    i = lo + int(index)
+                    builder.add_line(f, i + 1, split.raw_line(i))
+                if len(builder) >= chunk_rows:
+                    yield builder.take()
+    if len(builder):
+        yield builder.take()
