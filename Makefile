@@ -20,7 +20,7 @@ export DBT_PROFILES_DIR                    := $(CURDIR)/dbt_project
 export DBT_SEND_ANONYMOUS_USAGE_STATS      := False
 export PYTHONPATH                          := $(CURDIR)/plugins
 
-.PHONY: help setup demo run test lint fmt airflow docs bench clean
+.PHONY: help setup demo run check-full test lint fmt airflow docs bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,10 @@ demo: setup  ## sample data -> nightly DAG for one date on DuckDB -> marts, chec
 run: setup  ## one business day through userops_nightly: make run DATE=YYYY-MM-DD
 	@test -n "$(DATE)" || (echo "usage: make run DATE=YYYY-MM-DD"; exit 2)
 	$(BIN)/userops run --date $(DATE)
+
+check-full: setup  ## every dbt data test over the whole history: make check-full DATE=YYYY-MM-DD
+	@test -n "$(DATE)" || (echo "usage: make check-full DATE=YYYY-MM-DD (the latest date run)"; exit 2)
+	$(BIN)/userops check --date $(DATE)
 
 test: setup  ## the whole test suite (DuckDB and PostgreSQL), two workers
 	$(BIN)/pytest -n 2 --dist loadfile

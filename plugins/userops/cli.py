@@ -193,6 +193,27 @@ def _cmd_step(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Every dbt data test over the whole history (the nightly gate checks the new slice)."""
+    from userops import pipeline
+    from userops.transform.dbt import run_dbt
+
+    settings = load_settings()
+    day = pipeline.business_day(args.date, settings)
+    vars_ = {**pipeline.dbt_vars_for(day, settings), "data_test_since": "0001-01-01"}
+    summary = run_dbt(
+        ["test", "--resource-type", "test"], settings.warehouse, vars_, raise_on_failure=False
+    )
+    failed = summary.failed_nodes
+    print(f"data tests over the whole history as of {args.date}: "
+          f"{len(summary.nodes) - len(failed)} passed, {len(failed)} failed")  # fmt: skip
+    for node in failed:
+        print(f"  {node.status.upper()} {node.unique_id}: {node.message}")
+    if summary.exception is not None:
+        print(f"  dbt error: {summary.exception}")
+    return 1 if failed or not summary.nodes or not summary.success else 0
+
+
 def _cmd_summary(args: argparse.Namespace) -> int:
     from userops.report import print_summary
 
@@ -289,6 +310,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name", choices=["load_crm", "load_events", "dbt_build", "validate", "publish"])
     s.add_argument("--date", type=date.fromisoformat, required=True)
     s.set_defaults(func=_cmd_step)
+
+    c = sub.add_parser(
+        "check", help="run every data test over the whole history (nightly: the new slice)"
+    )
+    c.add_argument("--date", type=date.fromisoformat, required=True,
+                   help="business day D the as-of vars are set to (usually the latest run)")  # fmt: skip
+    c.set_defaults(func=_cmd_check)
 
     m = sub.add_parser("summary", help="print what the run of a date produced")
     m.add_argument("--date", type=date.fromisoformat, required=True)

@@ -34,7 +34,12 @@ AS_OF_END = AS_OF.end_utc.replace(tzinfo=None)
 LOADED_AT = dt.datetime(2024, 3, 10, 18, 0, 0)
 
 #: What the tests build: the staging layer and the one mart this area owns.
-SELECT = ("path:models/staging", "int_users__daily_activity", "active_users_daily")
+SELECT = (
+    "path:models/staging",
+    "int_users__daily_events",
+    "int_users__daily_activity",
+    "active_users_daily",
+)
 
 TRACKING_PLAN = (
     "signup", "login", "page_view", "search", "listing_published", "listing_updated",

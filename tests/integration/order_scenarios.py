@@ -14,7 +14,8 @@ One static set of generated sources, several deployments of the pipeline on it:
   after writing files, between two e-mails), each followed by a plain rerun.
 
 "Identical" compares every table of raw, staging, intermediate, marts and seeds
-(meta is run bookkeeping, and so are the ``_batch_id``/``_loaded_at`` load columns,
+(meta is run bookkeeping, and so are the ``_batch_id``/``_loaded_at`` load columns and
+the ``_staged_through`` watermark of the incremental facts,
 which record *which* run landed a row), the list files and the e-mails received.
 """
 
@@ -43,7 +44,7 @@ DAYS = [date(2026, 4, 1) + timedelta(days=i) for i in range(7)]
 D1, D2, D3, D4, D5, D6, D7 = DAYS
 SHUFFLED = [D3, D1, D6, D2, D5, D4, D7]
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "seeds")
-BOOKKEEPING = {"_batch_id", "_loaded_at"}
+BOOKKEEPING = {"_batch_id", "_loaded_at", "_staged_through"}
 CURRENT_MARTS = ("users", "user_rfm", "lead_scores", "user_tags", "user_activity")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
@@ -31,6 +31,30 @@ class LoadIntegrityError(RuntimeError):
 def utc_now() -> datetime:
     """Naive UTC wall-clock time, for ``_loaded_at`` and run bookkeeping only."""
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+#: Transaction-scoped PostgreSQL advisory lock taken by every load (any key will do).
+LOAD_LOCK_KEY = 7_200_301
+
+
+def next_load_time(wh: Warehouse) -> datetime:
+    """``_loaded_at`` for a batch, inside its load transaction: later than any batch before.
+
+    Incremental staging picks up raw rows loaded after the newest row it staged, so
+    load times must increase in commit order.  On PostgreSQL loads take a
+    transaction-scoped advisory lock first (loads of one warehouse commit one at a
+    time, in the order of their load times); DuckDB's writer lock does the same.
+    The clock may step back (NTP): the time is at least 1 µs after every batch
+    recorded.
+    """
+    if wh.kind == "postgres":
+        wh.execute(f"select pg_advisory_xact_lock({LOAD_LOCK_KEY})")
+    now = utc_now()
+    rows = wh.fetchall("select max(finished_at) from meta.load_batches")
+    last = rows[0][0] if rows else None
+    if last is not None and not isinstance(last, datetime):
+        last = datetime.fromisoformat(str(last))
+    return max(now, last + timedelta(microseconds=1)) if last is not None else now
 
 
 def make_batch_id(source: str, business_date: date) -> str:

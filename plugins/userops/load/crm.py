@@ -37,6 +37,7 @@ from userops.load.batches import (
     LoadIntegrityError,
     advance_watermark,
     make_batch_id,
+    next_load_time,
     read_watermark,
     record_batch,
     utc_now,
@@ -126,11 +127,11 @@ def _load_table(
     columns = CRM_TABLES[table]
     key = CRM_KEYS[table]
     raw = f"raw.crm__{table}"
-    loaded_at = utc_now()
 
     rows_read = 0
     max_updated_at: datetime | None = None
     with wh.transaction():
+        loaded_at = next_load_time(wh)
         wh.execute(f"drop table if exists {_STAGE}")
         wh.execute(f"create temp table {_STAGE} as select * from {raw} where 1 = 0")
         for chunk in extract_table(

@@ -36,6 +36,7 @@ from userops.load.batches import (
     LoadIntegrityError,
     has_batches,
     make_batch_id,
+    next_load_time,
     record_batch,
     utc_now,
     with_load_columns,
@@ -47,6 +48,7 @@ from userops.windows import BusinessDay
 EVENTS_SOURCE = "events"
 EVENTS_TABLE = "raw.events__events"
 QUARANTINE_TABLE = "raw.events__quarantine"
+PARTITIONS_TABLE = "meta.event_partitions"
 
 #: Dates per ``in (...)`` list when deleting partitions (years of history in one run).
 _DATES_PER_STATEMENT = 500
@@ -59,14 +61,49 @@ def _is_first_run(wh: Warehouse) -> bool:
     return not has_rows and not has_batches(wh, EVENTS_SOURCE)
 
 
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
 def _loaded_partitions(wh: Warehouse) -> set[date]:
-    """Partitions that already landed (good or quarantined rows)."""
-    rows = wh.fetchall(
-        f"select distinct _partition_date from {EVENTS_TABLE} union "
-        f"select distinct _partition_date from {QUARANTINE_TABLE} where source = {wh.param}",
-        [EVENTS_SOURCE],
-    )
-    return {r[0] if isinstance(r[0], date) else date.fromisoformat(str(r[0])) for r in rows}
+    """Partitions that already landed (good or quarantined rows), from ``meta.event_partitions``.
+
+    A warehouse loaded before that table existed gets it filled from raw once.
+    """
+    rows = wh.fetchall(f"select partition_date from {PARTITIONS_TABLE}")
+    if not rows and not _is_first_run(wh):
+        with wh.transaction():
+            wh.execute(
+                f"insert into {PARTITIONS_TABLE} (partition_date, batch_id, rows_loaded, "
+                "rows_quarantined, loaded_at) "
+                "select _partition_date, max(_batch_id), sum(good), sum(bad), max(_loaded_at) "
+                "from (select _partition_date, _batch_id, 1 as good, 0 as bad, _loaded_at "
+                f"from {EVENTS_TABLE} union all select _partition_date, _batch_id, 0, 1, "
+                f"_loaded_at from {QUARANTINE_TABLE} where source = {wh.param}) as landed "
+                "group by _partition_date",
+                [EVENTS_SOURCE],
+            )
+        rows = wh.fetchall(f"select partition_date from {PARTITIONS_TABLE}")
+    return {_as_date(r[0]) for r in rows}
+
+
+def _record_partitions(
+    wh: Warehouse, batch_id: str, landed: dict[date, tuple[int, int]], loaded_at: datetime
+) -> None:
+    """Replace the ``meta.event_partitions`` rows of the landed partitions (same transaction)."""
+    p = wh.param
+    dates = sorted(landed)
+    for group in _date_groups(dates):
+        wh.execute(
+            f"delete from {PARTITIONS_TABLE} where partition_date in ({_in_list(wh, len(group))})",
+            group,
+        )
+        wh.execute(
+            f"insert into {PARTITIONS_TABLE} (partition_date, batch_id, rows_loaded, "
+            "rows_quarantined, loaded_at) values "
+            + ", ".join(f"({p}, {p}, {p}, {p}, {p})" for _ in group),
+            [v for d in group for v in (d, batch_id, *landed[d], loaded_at)],
+        )
 
 
 def _date_groups(dates: Sequence[date]) -> list[list[date]]:
@@ -90,20 +127,26 @@ def _delete_partitions(wh: Warehouse, dates: Sequence[date]) -> None:
         )
 
 
-def _count_landed(wh: Warehouse, batch_id: str, dates: Sequence[date]) -> tuple[int, int]:
-    """(good, quarantined) rows of this batch in these partitions, as the warehouse sees them."""
-    good = bad = 0
+def _count_landed(
+    wh: Warehouse, batch_id: str, dates: Sequence[date]
+) -> dict[date, tuple[int, int]]:
+    """Partition -> (good, quarantined) rows of this batch, as the warehouse sees them."""
     p = wh.param
+    counts = {d: [0, 0] for d in dates}
     for group in _date_groups(dates):
-        cond = f"_batch_id = {p} and _partition_date in ({_in_list(wh, len(group))})"
-        good += wh.fetchall(
-            f"select count(*) from {EVENTS_TABLE} where {cond}", [batch_id, *group]
-        )[0][0]
-        bad += wh.fetchall(
-            f"select count(*) from {QUARANTINE_TABLE} where source = {p} and {cond}",
-            [EVENTS_SOURCE, batch_id, *group],
-        )[0][0]
-    return good, bad
+        in_list = _in_list(wh, len(group))
+        for slot, table, extra in (
+            (0, EVENTS_TABLE, ""),
+            (1, QUARANTINE_TABLE, f" and source = {p}"),
+        ):
+            rows = wh.fetchall(
+                f"select _partition_date, count(*) from {table} where _batch_id = {p} "
+                f"and _partition_date in ({in_list}){extra} group by _partition_date",
+                [batch_id, *group, *([EVENTS_SOURCE] if extra else [])],
+            )
+            for d, n in rows:
+                counts[_as_date(d)][slot] = n
+    return {d: (good, bad) for d, (good, bad) in counts.items()}
 
 
 def _midnight(d: date) -> datetime:
@@ -147,11 +190,11 @@ def load_events(
         missing = [d.isoformat() for d in wanted if d not in available]
         dates = sorted(present)
         files = list_files(fs, present)
-        loaded_at = utc_now()
 
         rows_read = 0
         reasons: Counter[str] = Counter()
         with wh.transaction():
+            loaded_at = next_load_time(wh)
             _delete_partitions(wh, dates)
             for chunk in iter_chunks(fs, files, chunk_rows):
                 wh.bulk_insert(EVENTS_TABLE, with_load_columns(chunk.events, batch_id, loaded_at))
@@ -163,12 +206,15 @@ def load_events(
                     for item in pc.value_counts(chunk.quarantine["reason"]).to_pylist():
                         reasons[item["values"]] += item["counts"]
             checkpoint("load_events.in_transaction")
-            loaded, quarantined = _count_landed(wh, batch_id, dates)
+            landed = _count_landed(wh, batch_id, dates)
+            loaded = sum(good for good, _ in landed.values())
+            quarantined = sum(bad for _, bad in landed.values())
             if rows_read != loaded + quarantined:
                 raise LoadIntegrityError(
                     f"{batch_id}: read {rows_read} lines but the warehouse holds {loaded} events "
                     f"+ {quarantined} quarantined = {loaded + quarantined}; rolled back"
                 )
+            _record_partitions(wh, batch_id, landed, loaded_at)
             span = dates or day.received_partitions
             result = BatchResult(
                 batch_id=batch_id,

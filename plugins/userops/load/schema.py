@@ -98,6 +98,22 @@ def ensure_schemas(wh: Warehouse) -> None:
         f"create table if not exists raw.events__quarantine ({_cols(wh, QUARANTINE_COLUMNS)})"
     )
     wh.execute(
+        "create table if not exists meta.event_partitions ("
+        "partition_date date primary key, batch_id varchar, rows_loaded bigint, "
+        "rows_quarantined bigint, loaded_at timestamp)"
+    )
+    if wh.kind == "postgres":
+        # reloads delete by partition and staging reads new rows by load time: without
+        # these a night would scan every event ever loaded (DuckDB prunes by zone maps)
+        for table, column in (
+            ("events__events", "_partition_date"),
+            ("events__events", "_loaded_at"),
+            ("events__quarantine", "_partition_date"),
+        ):
+            wh.execute(
+                f"create index if not exists {table}__{column.strip('_')} on raw.{table} ({column})"
+            )
+    wh.execute(
         "create table if not exists meta.watermarks ("
         "source varchar primary key, high_watermark varchar, batch_id varchar, "
         "updated_at timestamp)"

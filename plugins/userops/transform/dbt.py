@@ -287,7 +287,23 @@ def build(
     if full_refresh:
         args.append("--full-refresh")
     merged = {**dict(extra_vars or {}), **day.dbt_vars()}
+    merged.setdefault("data_test_since", data_test_since(day.day, merged, project_dir))
     return run_dbt(args, target, merged, project_dir, target_path=target_path, log_path=log_path)
+
+
+def data_test_since(day: date, vars_: Mapping[str, Any], project_dir: Path = DBT_PROJECT_DIR) -> str:
+    """First day of the slice the nightly data tests check: D - ``data_test_slice_days``.
+
+    A negative ``data_test_slice_days`` checks the whole history (ADR 0007).
+    """
+    days = vars_.get("data_test_slice_days")
+    if days is None:
+        import yaml
+
+        with open(project_dir / "dbt_project.yml", encoding="utf-8") as fh:
+            days = (yaml.safe_load(fh).get("vars") or {}).get("data_test_slice_days", -1)
+    days = int(days)
+    return "0001-01-01" if days < 0 else (day - timedelta(days=days)).isoformat()
 
 
 def built_dates(target: WarehouseTarget) -> list[date]:

@@ -263,3 +263,30 @@ def test_skipped_nights_are_loaded_by_the_next_run(
     before = events_snapshot(any_target, with_batch=False)
     load_events(str(root), any_target, BusinessDay(days[2]))
     assert events_snapshot(any_target, with_batch=False) == before
+
+
+def test_landed_partitions_are_kept_in_meta_and_rebuilt_for_older_warehouses(
+    any_target: WarehouseTarget, tmp_path: Path
+) -> None:
+    """The gap check reads meta.event_partitions (not every raw row); counts per partition."""
+    root = tmp_path / "events"
+    days = [date(2026, 3, 1 + i) for i in range(5)]
+    for i, d in enumerate(days):
+        lines = [event(f"p{i}", received_at=f"{d}T03:00:00Z"), "not json"]
+        write_partition(root, d, "part-0000.jsonl", lines)
+    load_events(str(root), any_target, BusinessDay(days[0]))
+    recorded = query(
+        any_target,
+        "select partition_date, rows_loaded, rows_quarantined from meta.event_partitions "
+        "order by 1",
+    )
+    assert recorded == [(days[0], 1, 1)]  # the UTC partitions of D that exist
+    # A warehouse from before the table existed: it is rebuilt from raw on the next run.
+    with Warehouse(any_target) as wh:
+        wh.execute("delete from meta.event_partitions")
+    gap = load_events(str(root), any_target, BusinessDay(days[4]))
+    assert gap.detail["gap_partitions"] == [days[1].isoformat(), days[2].isoformat()]
+    assert [
+        r[0]
+        for r in query(any_target, "select partition_date from meta.event_partitions order by 1")
+    ] == days

@@ -21,6 +21,8 @@ order_events as (
         event_type = 'order_paid'
         and order_id is not null
         and user_id is not null
+        -- as known at the end of D (staging holds every event loaded)
+        and received_at < {{ as_of_end_utc() }}
 
 ),
 

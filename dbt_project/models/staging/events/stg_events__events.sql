@@ -1,12 +1,37 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['event_id'], 'unique': True},
+            {'columns': ['_loaded_at']},
+            {'columns': ['user_id', 'occurred_date']},
+        ] if target.type == 'postgres' else [],
+    )
+}}
+
+{#- Incremental (ADR 0007): a run stages only raw rows loaded after the newest row
+    staged so far (`_loaded_at`; the loader keeps it increasing), merged by event_id
+    with the copy already stored, so the earliest received delivery wins whatever
+    order partitions were loaded in. Staging holds every event loaded; "as known at
+    the end of D" (received before the end of D) is applied by the models that read
+    it. A source line deleted after it landed leaves staging only on a full refresh
+    (`make rebuild`). -#}
+
 with
 
 source as (
 
     select * from {{ source('raw', 'events__events') }}
+    {% if is_incremental() %}
+        where _loaded_at > (select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+    {% endif %}
 
 ),
 
-received_as_of as (
+received as (
 
     select
         {{ clean_id('event_id') }} as event_id,
@@ -16,27 +41,15 @@ received_as_of as (
         received_at,
         {{ clean_enum('platform') }} as platform,
         properties,
+        _partition_date,
         _source_file,
-        _line_number
+        _line_number,
+        _loaded_at
     from source
-    where received_at < {{ as_of_end_utc() }}
 
 ),
 
-first_delivery as (
-
-    select
-        *,
-        row_number() over (
-            partition by event_id
-            order by received_at, _source_file, _line_number
-        ) as delivery_rank
-    from received_as_of
-    where event_id is not null
-
-),
-
-final as (
+new_rows as (
 
     select
         event_id,
@@ -75,10 +88,64 @@ final as (
         case
             when event_type = 'order_paid'
                 then upper({{ clean_id(json_get_text('properties', 'currency')) }})
-        end as order_currency
-    from first_delivery
-    where delivery_rank = 1
+        end as order_currency,
+        _partition_date,
+        _source_file,
+        _line_number,
+        _loaded_at
+    from received
+    where event_id is not null
+
+),
+
+candidates as (
+
+    select * from new_rows
+    {% if is_incremental() %}
+        union all
+        select event_id, user_id, event_type, occurred_at,
+            occurred_date, received_at, received_date, platform, properties, page_path,
+            search_query, listing_id, feature_name, order_id, order_amount_cny, order_currency,
+            _partition_date, _source_file, _line_number, _loaded_at
+        from {{ this }}
+        where event_id in (select n.event_id from new_rows as n)
+    {% endif %}
+
+),
+
+first_delivery as (
+
+    select
+        *,
+        row_number() over (
+            partition by event_id
+            -- the newer copy of the same line wins a tie, so the watermark moves on
+            order by received_at, _source_file, _line_number, _loaded_at desc
+        ) as delivery_rank
+    from candidates
 
 )
 
-select * from final
+select
+    event_id,
+    user_id,
+    event_type,
+    occurred_at,
+    occurred_date,
+    received_at,
+    received_date,
+    platform,
+    properties,
+    page_path,
+    search_query,
+    listing_id,
+    feature_name,
+    order_id,
+    order_amount_cny,
+    order_currency,
+    _partition_date,
+    _source_file,
+    _line_number,
+    _loaded_at
+from first_delivery
+where delivery_rank = 1
