@@ -122,9 +122,10 @@ def _bare_copy(env: dict[str, str]) -> tuple[int, float]:
     target = WarehouseTarget.parse(env["USEROPS_WAREHOUSE"])
     with psycopg.connect(target.conninfo(), autocommit=True) as conn:
         buf = io.BytesIO()
-        with conn.cursor() as cur, cur.copy(
-            "copy raw.events__events to stdout with (format csv)"
-        ) as copy:
+        with (
+            conn.cursor() as cur,
+            cur.copy("copy raw.events__events to stdout with (format csv)") as copy,
+        ):
             for block in copy:
                 buf.write(block)
         conn.execute("create temp table bare (like raw.events__events)")

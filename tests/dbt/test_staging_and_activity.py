@@ -169,7 +169,9 @@ def test_events_dedup_as_of_and_properties(built, raw_events, as_of):
     # end of D, is staged but counted by no model as of D
     assert set(ev) == set(raw_events["event_id"])
     assert ev["x-4"]["received_at"] >= pd.Timestamp(end)
-    daily = _query(built, "select user_id, activity_date from intermediate.int_users__daily_activity")
+    daily = _query(
+        built, "select user_id, activity_date from intermediate.int_users__daily_activity"
+    )
     assert "u10" not in set(daily["user_id"])
     assert ev["x-3"]["received_at"] == _ts("2024-03-08 02:30:00")
     assert ev["x-3"]["order_id"] == "o-1"

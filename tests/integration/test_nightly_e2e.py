@@ -290,9 +290,7 @@ def test_full_history_check_finds_an_old_defect_the_nightly_slice_skips(world, c
                 f"where event_id = {wh.param}",
                 [old],
             )
-            wh.execute(
-                f"delete from staging.stg_events__events where event_id = {wh.param}", [old]
-            )
+            wh.execute(f"delete from staging.stg_events__events where event_id = {wh.param}", [old])
             wh.execute("insert into staging.stg_events__events select * from one_copy")
 
 

@@ -291,7 +291,9 @@ def build(
     return run_dbt(args, target, merged, project_dir, target_path=target_path, log_path=log_path)
 
 
-def data_test_since(day: date, vars_: Mapping[str, Any], project_dir: Path = DBT_PROJECT_DIR) -> str:
+def data_test_since(
+    day: date, vars_: Mapping[str, Any], project_dir: Path = DBT_PROJECT_DIR
+) -> str:
     """First day of the slice the nightly data tests check: D - ``data_test_slice_days``.
 
     A negative ``data_test_slice_days`` checks the whole history (ADR 0007).

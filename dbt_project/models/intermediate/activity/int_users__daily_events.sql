@@ -50,9 +50,9 @@ events as (
     {% endif %}
     where
         e.user_id is not null
-        {% if is_incremental() %}
-            and e.occurred_date >= (select min(t2.occurred_date) from touched as t2)
-        {% endif %}
+    {% if is_incremental() %}
+        and e.occurred_date >= (select min(t2.occurred_date) from touched as t2)
+    {% endif %}
 
 ),
 

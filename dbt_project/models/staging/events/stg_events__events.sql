@@ -120,7 +120,7 @@ first_delivery as (
         row_number() over (
             partition by event_id
             -- the newer copy of the same line wins a tie, so the watermark moves on
-            order by received_at, _source_file, _line_number, _loaded_at desc
+            order by received_at asc, _source_file asc, _line_number asc, _loaded_at desc
         ) as delivery_rank
     from candidates
 
