@@ -251,47 +251,44 @@ def test_next_night_is_incremental_and_matches_reference(world, next_night):
 
 def test_full_history_check_finds_an_old_defect_the_nightly_slice_skips(world, capsys):
     """The nightly gate tests the new slice of the big tables; ``userops check`` all of it."""
+    from userops import pipeline
     from userops.cli import main
+    from userops.config import load_settings
+    from userops.transform.dbt import run_dbt
 
-    unique_staging = "unique_stg_events__events_event_id"
+    not_null_user = "not_null_stg_events__events_user_id"
     assert main(["check", "--date", NEXT.isoformat()]) == 0
-    assert "0 failed" in capsys.readouterr().out
+    assert " 0 failed" in capsys.readouterr().out
     with Warehouse(world["target"]) as wh:
-        # an old duplicate in staging: received weeks before the nightly slice
-        old = wh.fetchall(
-            "select event_id from staging.stg_events__events "
+        # an old defect in staging: an event received weeks before the nightly slice
+        old, user = wh.fetchall(
+            "select event_id, user_id from staging.stg_events__events "
             f"where received_date < {wh.param} order by event_id limit 1",
             [DAY - timedelta(days=20)],
-        )[0][0]
+        )[0]
         wh.execute(
-            "insert into staging.stg_events__events select * from staging.stg_events__events "
-            f"where event_id = {wh.param}",
+            f"update staging.stg_events__events set user_id = null where event_id = {wh.param}",
             [old],
         )
     try:
-        from userops import pipeline
-        from userops.transform.dbt import run_dbt
-
+        vars_ = pipeline.dbt_vars_for(pipeline.business_day(NEXT), load_settings())
         nightly = run_dbt(
-            ["test", "--select", unique_staging],
+            ["test", "--select", not_null_user],
             world["target"],
-            {**pipeline.dbt_vars_for(pipeline.business_day(NEXT)),
-             "data_test_since": (NEXT - timedelta(days=7)).isoformat()},
+            {**vars_, "data_test_since": (NEXT - timedelta(days=7)).isoformat()},
             raise_on_failure=False,
-        )  # fmt: skip
+        )
         assert nightly.success and nightly.count("pass") == 1  # outside the slice
         assert main(["check", "--date", NEXT.isoformat()]) == 1
         out = capsys.readouterr().out
-        assert unique_staging in out and "1 failed" in out
+        assert not_null_user in out and " 1 failed" in out
     finally:
-        with Warehouse(world["target"]) as wh, wh.transaction():
+        with Warehouse(world["target"]) as wh:
             wh.execute(
-                "create temp table one_copy as select distinct * from staging.stg_events__events "
+                f"update staging.stg_events__events set user_id = {wh.param} "
                 f"where event_id = {wh.param}",
-                [old],
+                [user, old],
             )
-            wh.execute(f"delete from staging.stg_events__events where event_id = {wh.param}", [old])
-            wh.execute("insert into staging.stg_events__events select * from one_copy")
 
 
 def test_injected_defect_stops_before_publishing(world):
