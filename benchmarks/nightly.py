@@ -163,9 +163,10 @@ def _pandas_recompute(events: Path, as_of: date) -> tuple[int, float]:
     amounts = orders["properties"].map(lambda p: json.loads(p).get("amount") if p else None)
     orders["amount"] = pd.to_numeric(amounts, errors="coerce")
     rfm = orders.groupby("user_id").agg(last=("day", "max"), f=("day", "size"), m=("amount", "sum"))
-    rfm["r"] = [(as_of - d).days for d in rfm["last"]]
+    rfm["r"] = [(as_of - d).days if isinstance(d, date) else None for d in rfm["last"]]
     for col in ("r", "f", "m"):
-        rfm[f"{col}_score"] = pd.qcut(rfm[col].rank(method="first"), 5, labels=False) + 1
+        ranks = pd.to_numeric(rfm[col], errors="coerce").rank(method="first")
+        rfm[f"{col}_score"] = pd.qcut(ranks, 5, labels=False, duplicates="drop") + 1
     return len(df), time.perf_counter() - started
 
 
@@ -204,13 +205,14 @@ def main(argv: list[str] | None = None) -> int:
             onboard = _run_day(env, night - timedelta(days=1))
             load = _load_figures(env)
             nightly = _run_day(env, night)
-            figures[name] = {
+            figures[name] = step = {
                 "onboarding_s": round(onboard, 1),
                 "onboarding_load_rows": load["rows"],
                 "onboarding_load_rows_per_s": round(load["rows_per_s"]),
                 "night_s": round(nightly, 1),
                 "night_load": {k: round(v) for k, v in _load_figures(env).items()},
             }
+            print(name, json.dumps(step), flush=True)
             if args.warehouse == "postgres" and name != "day30":
                 rows, seconds = _bare_copy(env)
                 figures["bare_copy_rows_per_s"] = round(rows / seconds)
