@@ -57,10 +57,6 @@ _FIELDS = ("event_id", "user_id", "event_type", "occurred_at", "received_at", "p
 _SUSPECT = _LENIENT + "|" + "|".join(f'"{f}".*"{f}"' for f in (*_FIELDS, "properties"))
 
 
-def _sql_list(values: object) -> str:
-    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in sorted(values))  # type: ignore[call-overload]
-
-
 def _string_value(frag: str) -> str:
     """The value of a JSON string fragment without escapes (``"abc"`` -> ``abc``)."""
     return f"substr({frag}, 2, length({frag}) - 2)"
