@@ -14,8 +14,6 @@ export AIRFLOW__CORE__LOAD_EXAMPLES        := False
 export AIRFLOW__CORE__DAGS_FOLDER          := $(CURDIR)/dags
 export AIRFLOW__CORE__PLUGINS_FOLDER       := $(CURDIR)/plugins
 export AIRFLOW__CORE__UNIT_TEST_MODE       := False
-export AIRFLOW__COSMOS__ENABLE_TELEMETRY   := False
-export AIRFLOW__COSMOS__CACHE_DIR          := $(CURDIR)/.cache/cosmos
 export DBT_PROFILES_DIR                    := $(CURDIR)/dbt_project
 export DBT_SEND_ANONYMOUS_USAGE_STATS      := False
 export PYTHONPATH                          := $(CURDIR)/plugins
@@ -31,13 +29,13 @@ $(BIN)/uv:
 	@$(PY) -m pip --version >/dev/null 2>&1 || $(PY) -m ensurepip >/dev/null
 	$(PY) -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/uv
-	$(BIN)/uv pip sync -q --python $(PY) requirements.lock
+$(VENV)/.installed: requirements-dev.lock pyproject.toml | $(BIN)/uv
+	$(BIN)/uv pip sync -q --python $(PY) requirements-dev.lock
 	$(BIN)/uv pip install -q --python $(PY) --no-deps -e .
 	@touch $@
 
 $(AIRFLOW_HOME)/airflow.db: $(VENV)/.installed
-	@mkdir -p $(AIRFLOW_HOME) $(AIRFLOW__COSMOS__CACHE_DIR)
+	@mkdir -p $(AIRFLOW_HOME)
 	$(BIN)/airflow db migrate >$(AIRFLOW_HOME)/migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/migrate.log; exit 1)
 	$(BIN)/airflow pools set userops_duckdb 1 "DuckDB allows one writer per file" >/dev/null
 	@touch $@

@@ -26,7 +26,6 @@ for _key, _value in {
     "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
     "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
     "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-    "AIRFLOW__COSMOS__CACHE_DIR": str(_AIRFLOW_HOME / "cosmos"),
     "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     # dbt artefacts of runs that pass no target/log path: per test process, so parallel
     # workers never share dbt_project/target (and the repo stays clean)

@@ -48,7 +48,6 @@ def _airflow_env() -> None:
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
-        "AIRFLOW__COSMOS__CACHE_DIR": str(PROJECT_ROOT / ".cache" / "cosmos"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
     for key, value in defaults.items():
