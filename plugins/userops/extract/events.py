@@ -41,7 +41,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from fsspec import AbstractFileSystem
+from fsspec.core import url_to_fs
 
+from userops.config import ConfigError
 from userops.extract.events_bulk import BulkChecker, line_array, split_lines
 from userops.tracking_plan import TRACKING_PLAN
 
@@ -96,8 +98,25 @@ def _basename(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1]
 
 
+def events_filesystem(url: str) -> tuple[AbstractFileSystem, str]:
+    """The fsspec filesystem and root path of ``USEROPS_EVENTS_URL`` (a folder or e.g.
+    ``s3://bucket/prefix``, whose driver reads the standard ``AWS_*`` variables,
+    ``AWS_ENDPOINT_URL`` included); a missing driver is a one-line :class:`ConfigError`."""
+    try:
+        return url_to_fs(url)
+    except (ImportError, ValueError) as exc:  # "Install s3fs to access S3", unknown protocol
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(f"USEROPS_EVENTS_URL={url}: {reason}") from None
+
+
 def list_partitions(fs: AbstractFileSystem, root: str) -> dict[date, str]:
-    """Every ``dt=YYYY-MM-DD`` directory under ``root``: date -> path."""
+    """Every ``dt=YYYY-MM-DD`` directory under ``root``: date -> path.
+
+    Object-store filesystems are cached per process with their listings (s3fs), so
+    the listings are dropped first: a partition or file that landed since the last
+    load in this process is seen.
+    """
+    fs.invalidate_cache()
     if not fs.exists(root):
         raise FileNotFoundError(f"events root not found: {root} (check USEROPS_EVENTS_URL)")
     found: dict[date, str] = {}

@@ -26,10 +26,9 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import pyarrow.compute as pc
-from fsspec.core import url_to_fs
 
 from userops.config import WarehouseTarget
-from userops.extract.events import iter_chunks, list_files, list_partitions
+from userops.extract.events import events_filesystem, iter_chunks, list_files, list_partitions
 from userops.faults import checkpoint
 from userops.load.batches import (
     BatchResult,
@@ -167,7 +166,7 @@ def load_events(
     """
     t0 = time.perf_counter()
     started_at = utc_now()
-    fs, root = url_to_fs(events_url)
+    fs, root = events_filesystem(events_url)
     available = list_partitions(fs, root)
     last = day.received_partitions[-1]
     batch_id = make_batch_id(EVENTS_SOURCE, day.day)
