@@ -17,8 +17,11 @@ export AIRFLOW__CORE__UNIT_TEST_MODE       := False
 export DBT_PROFILES_DIR                    := $(CURDIR)/dbt_project
 export DBT_SEND_ANONYMOUS_USAGE_STATS      := False
 export PYTHONPATH                          := $(CURDIR)/plugins
+export AIRFLOW__CORE__DEFAULT_TIMEZONE     := Asia/Shanghai
+# every target (and what it starts, e.g. airflow standalone's children) finds the venv's tools
+export PATH                                := $(BIN):$(PATH)
 
-.PHONY: help setup demo run check-full test lint fmt airflow docs bench clean
+.PHONY: help setup demo run check-full test lint fmt airflow docs metrics bench clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -66,11 +69,16 @@ fmt: setup
 	$(BIN)/ruff format .
 
 airflow: setup  ## Airflow UI on http://localhost:8080 (airflow standalone)
+	@echo "Airflow UI: http://localhost:8080  user: admin  password: in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated (written on the first start)"
 	$(BIN)/airflow standalone
 
 docs: setup  ## build and serve the dbt docs site (lineage) on http://localhost:8081
 	@test -f data/warehouse/userops.duckdb || $(MAKE) demo
 	cd dbt_project && USEROPS_DUCKDB_PATH=$(CURDIR)/data/warehouse/userops.duckdb $(BIN)/dbt docs generate --target duckdb --vars '{"as_of_date": "$(or $(DATE),$(shell TZ=Asia/Shanghai date -d yesterday +%F))"}' && $(BIN)/dbt docs serve --port 8081
+
+metrics: setup  ## example MetricFlow query on the demo warehouse (DAU/WAU/MAU, last 7 days)
+	@test -f data/warehouse/userops.duckdb || $(MAKE) demo
+	cd dbt_project && USEROPS_DUCKDB_PATH=$(CURDIR)/data/warehouse/userops.duckdb $(BIN)/dbt parse --target duckdb --quiet && USEROPS_DUCKDB_PATH=$(CURDIR)/data/warehouse/userops.duckdb $(BIN)/mf query --metrics dau,wau,mau,stickiness --group-by metric_time__day --order -metric_time__day --limit 7
 
 bench: setup  ## benchmarks that print figures (generator, loads, dbt)
 	$(PY) benchmarks/run_all.py

@@ -22,11 +22,11 @@ import os
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from userops.config import PROJECT_ROOT, load_settings
+from userops.config import PROJECT_ROOT, load_settings, redact_url
 
 
 def yesterday() -> date:
@@ -47,7 +47,8 @@ def _airflow_env() -> None:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
-        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        # naive times and the scheduler's display in the business time zone
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": load_settings().timezone,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "False",
     }
     for key, value in defaults.items():
@@ -115,13 +116,17 @@ def run_dag_for_day(
     if bag.import_errors:
         raise RuntimeError(f"DAG import errors: {bag.import_errors}")
     dag = bag.dags[dag_id]
+    started_at = datetime.now(UTC)
     started = time.monotonic()
     dag_run = dag.test(
         logical_date=run_after_for(day, settings.timezone),
+        # the run id is manual__<run_after>: the start of business day D, local time
+        run_after=run_after_for(day - timedelta(days=1), settings.timezone),
         run_conf=conf,
         mark_success_pattern=mark_success_pattern,
     )
     seconds = round(time.monotonic() - started, 1)
+    _record_real_start(dag_run, started_at)
     states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
     summary = {"dag_id": dag_id, "business_date": day.isoformat(), "state": str(dag_run.state),
                "seconds": seconds, "tasks": states, "run_id": dag_run.run_id}  # fmt: skip
@@ -129,6 +134,17 @@ def run_dag_for_day(
     if problem:
         raise DagRunFailed({**summary, "problem": problem})
     return summary
+
+
+def _record_real_start(dag_run: Any, started_at: datetime) -> None:
+    """``dag.test()`` stamps a run as started at its logical date (a run of a past day
+    would show a duration of months in the UI): record when it really started."""
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(update(DagRun).where(DagRun.id == dag_run.id).values(start_date=started_at))
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -144,36 +160,75 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         summary = append_day(config, settings.crm_url, settings.events_url, args.append_day)
     else:
         summary = generate(config, settings.crm_url, settings.events_url)
-    print(f"sources written in {time.monotonic() - started:.1f}s: CRM {settings.crm_url}, "
-          f"events {settings.events_url}")  # fmt: skip
+    print(f"sources written in {time.monotonic() - started:.1f}s: "
+          f"CRM {redact_url(settings.crm_url)}, events {redact_url(settings.events_url)}")  # fmt: skip
     print(f"  CRM rows: {summary.crm_rows}")
     print(f"  events: {summary.events_written} in {len(summary.partitions)} partition files; "
           f"bad lines on purpose: {summary.bad_lines}")  # fmt: skip
     return 0
 
 
+def _run_logged(day: date, command: str, verbose: bool, conf: dict | None = None) -> dict:
+    """``run_dag_for_day`` with Airflow's and dbt's output in a log file (console: -v)."""
+    from userops import runlog
+
+    path = runlog.log_path(load_settings().output_dir, command, day.isoformat())
+    try:
+        with runlog.captured(path, echo=verbose):
+            result = run_dag_for_day(day, conf=conf)
+    except DagRunFailed as exc:
+        exc.summary["log_file"] = str(path)
+        raise
+    return {**result, "log_file": str(path)}
+
+
+def _print_run(result: dict[str, Any]) -> None:
+    print(f"\n{result['dag_id']} for {result['business_date']}: {result['state']} in "
+          f"{result['seconds']}s (run id {result['run_id']})")  # fmt: skip
+    for task_id, state in sorted(result["tasks"].items()):
+        print(f"  {task_id:<16} {state}")
+    print(f"  full logs: {result['log_file']}")
+
+
+def _exit_status(day: date) -> int:
+    """0, or :data:`~userops.report.EXIT_HELD` when lists of ``day`` were held."""
+    from userops.report import EXIT_HELD, held_reasons
+
+    return EXIT_HELD if held_reasons(load_settings(), day) else 0
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
+    from userops.preflight import preflight
     from userops.report import print_summary
 
+    preflight(load_settings())
     conf = {"force_publish": True} if args.force_publish else None
-    print(json.dumps(run_dag_for_day(args.date, conf=conf), indent=2))
+    _print_run(_run_logged(args.date, "run", args.verbose, conf))
     print_summary(load_settings(), args.date)
-    return 0
+    return _exit_status(args.date)
 
 
 def _cmd_backfill(args: argparse.Namespace) -> int:
     """One run per day, oldest first; stops at the first failed day (exit 1)."""
+    from userops.preflight import preflight
+    from userops.report import print_summary
+
     if args.end < args.start:
         from userops.config import ConfigError
 
         raise ConfigError(f"--end {args.end} is before --start {args.start}")
-    day = args.start
+    preflight(load_settings())
+    day, held = args.start, 0
     while day <= args.end:
-        print(json.dumps(run_dag_for_day(day)))
+        result = _run_logged(day, "backfill", args.verbose)
+        print(f"{day}: {result['state']} in {result['seconds']}s (logs {result['log_file']})")
+        held = max(held, _exit_status(day))
+        last = day
         day += timedelta(days=1)
-    print(f"backfilled {args.start} .. {args.end} (lists older than publish_send_max_age_days "
-          "are written and logged, not e-mailed)")  # fmt: skip
-    return 0
+    print(f"\nbackfilled {args.start} .. {args.end} (lists older than publish_send_max_age_days "
+          "are written and logged, not e-mailed); the last day:")  # fmt: skip
+    print_summary(load_settings(), last)
+    return held
 
 
 def _cmd_step(args: argparse.Namespace) -> int:
@@ -221,12 +276,9 @@ def _cmd_summary(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    from userops.preflight import check_warehouse
+    from userops.quality.gx_runtime import validation_report_path
     from userops.report import print_summary
-
-    if not args.verbose:
-        # A readable demo: task and dbt progress logs only with -v (the summary says it all).
-        os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
-        os.environ.setdefault("DBT_QUIET", "True")
 
     settings = load_settings()
     args.date = args.date or yesterday()
@@ -236,6 +288,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         seed=42, users=args.users, days=args.days, end_date=args.date, dirty_rate=0.02,
         gzip=False, append_day=None,
     )  # fmt: skip
+    check_warehouse(settings.warehouse)
     _cmd_generate(gen_args)
     timings["generate sample sources"] = time.monotonic() - t0
     t1 = time.monotonic()
@@ -248,22 +301,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             uri = stack.enter_context(local_outbox(outbox, settings.mail_from))
             os.environ[f"AIRFLOW_CONN_{settings.smtp_conn_id.upper()}"] = uri
             stack.callback(os.environ.pop, f"AIRFLOW_CONN_{settings.smtp_conn_id.upper()}")
-        result = run_dag_for_day(args.date)
+        result = _run_logged(args.date, "demo", args.verbose)
     timings["userops_nightly (dag.test)"] = time.monotonic() - t1
-    print(f"\nuserops_nightly for {args.date}: {result['state']} in {result['seconds']}s")
-    for task_id, state in result["tasks"].items():
-        print(f"  {task_id:<16} {state}")
+    _print_run(result)
     print_summary(settings, args.date)
     print("\nTimings:")
     for stage, seconds in timings.items():
         print(f"  {stage:<30} {seconds:6.1f}s")
     print(f"\nWarehouse: {settings.warehouse.describe()}")
     print(f"Outputs:   {settings.output_dir}")
-    print(f"  lists:     {settings.output_dir / 'outreach' / args.date.isoformat()}")
-    print(f"  data docs: {settings.output_dir / 'data_docs' / 'index.html'}")
+    print(f"  lists:      {settings.output_dir / 'outreach' / args.date.isoformat()}")
+    print(f"  validation: {validation_report_path(settings.output_dir)} (reads offline)")
     if outbox.exists():
-        print(f"  e-mails:   {outbox} (local demo outbox)")
-    return 0
+        print(f"  e-mails:    {outbox} (local demo outbox)")
+    return _exit_status(args.date)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -332,7 +383,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Exit codes: 0 success, 1 a run failed (message on stderr), 2 bad configuration."""
+    """Exit codes: 0 success, 1 a run failed (message on stderr), 2 bad configuration,
+    3 the run succeeded but lists were held (the summary says why and what to do)."""
     from userops.config import ConfigError
 
     args = build_parser().parse_args(argv)
@@ -348,6 +400,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except DagRunFailed as exc:
         print(json.dumps(exc.summary, indent=2), file=sys.stderr)
+        log_file = exc.summary.get("log_file")
+        if log_file and Path(log_file).is_file():
+            tail = Path(log_file).read_text(encoding="utf-8", errors="replace").splitlines()
+            print(f"last lines of {log_file}:", file=sys.stderr)
+            print("\n".join("  " + line for line in tail[-25:]), file=sys.stderr)
         print(f"userops: FAILED: {exc}", file=sys.stderr)
         return 1
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
+from urllib.parse import unquote, urlparse, urlsplit, urlunsplit
 
 import yaml
 
@@ -30,6 +31,25 @@ class ConfigError(ValueError):
     """A setting has a value the pipeline cannot use; the message names the setting."""
 
 
+def redact_url(url: str) -> str:
+    """``url`` with its password, if any, replaced by ``***`` (for logs and summaries).
+
+    The one helper for printing a connection URL (warehouse, CRM, SMTP...): a
+    ``scheme://user:secret@host/...`` URL becomes ``scheme://user:***@host/...``;
+    anything else (a path, a URL without a password) is returned unchanged.
+    """
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:  # not parseable as a URL: never echo what might be a secret
+        return "***"
+    if not password:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    user = user.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
 @dataclass(frozen=True)
 class WarehouseTarget:
     """Where the warehouse lives: a DuckDB file or a PostgreSQL database."""
@@ -39,7 +59,7 @@ class WarehouseTarget:
     pg_host: str = "127.0.0.1"
     pg_port: int = 5432
     pg_user: str = "postgres"
-    pg_password: str = ""
+    pg_password: str = field(default="", repr=False)
     pg_dbname: str = "userops"
 
     @classmethod
@@ -117,6 +137,10 @@ class Settings:
     start_date: date = DEFAULT_START_DATE
     #: The calendar date the send rule treats as today (None: the clock, in ``timezone``).
     today: date | None = None
+    #: Read-only PostgreSQL login role for BI tools (``USEROPS_BI_ROLE``): usage on
+    #: ``marts`` only. None: no BI role is managed. Ignored on DuckDB (no roles).
+    bi_role: str | None = None
+    bi_password: str | None = field(default=None, repr=False)
 
 
 def _parse_vars(text: str) -> dict[str, Any]:
@@ -156,6 +180,35 @@ def _parse_int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {text!r}") from None
 
 
+#: A PostgreSQL role name that needs no quoting (lower case, as unquoted SQL folds it).
+_ROLE_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _parse_bi_role(
+    env: Mapping[str, str], warehouse: WarehouseTarget
+) -> tuple[str | None, str | None]:
+    """``USEROPS_BI_ROLE`` / ``USEROPS_BI_PASSWORD``: both set, or neither."""
+    role = env.get("USEROPS_BI_ROLE", "").strip()
+    password = env.get("USEROPS_BI_PASSWORD", "")
+    if not role:
+        if password:
+            raise ConfigError("USEROPS_BI_PASSWORD is set but USEROPS_BI_ROLE is not")
+        return None, None
+    if not _ROLE_NAME.fullmatch(role) or role.startswith("pg_") or role == "public":
+        raise ConfigError(
+            "USEROPS_BI_ROLE must be a lower-case PostgreSQL role name "
+            f"([a-z_][a-z0-9_]*, at most 63 characters, not pg_* or public), got {role!r}"
+        )
+    if not password:
+        raise ConfigError("USEROPS_BI_PASSWORD must be set when USEROPS_BI_ROLE is")
+    if not warehouse.is_duckdb and role == warehouse.pg_user:
+        raise ConfigError(
+            f"USEROPS_BI_ROLE {role!r} is the warehouse user of USEROPS_WAREHOUSE: "
+            "the BI role must be a separate, read-only role"
+        )
+    return role, password
+
+
 def as_bool(value: object) -> bool:
     """Truthy spellings in environment variables and connection extras."""
     return str(value).strip().lower() in {"1", "true", "yes", "on"}
@@ -174,14 +227,16 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(_resolve_path(env.get("USEROPS_DATA_DIR", "data")))
     crm_default = f"sqlite:///{data_dir / 'sources' / 'crm.sqlite'}"
+    warehouse = WarehouseTarget.parse(
+        env.get("USEROPS_WAREHOUSE", str(data_dir / "warehouse" / "userops.duckdb"))
+    )
+    bi_role, bi_password = _parse_bi_role(env, warehouse)
     return Settings(
         crm_url=env.get("USEROPS_CRM_URL", crm_default),
         events_url=_resolve_path(
             env.get("USEROPS_EVENTS_URL", str(data_dir / "sources" / "events"))
         ),
-        warehouse=WarehouseTarget.parse(
-            env.get("USEROPS_WAREHOUSE", str(data_dir / "warehouse" / "userops.duckdb"))
-        ),
+        warehouse=warehouse,
         output_dir=Path(_resolve_path(env.get("USEROPS_OUTPUT_DIR", str(data_dir / "output")))),
         timezone=env.get("USEROPS_TIMEZONE", "Asia/Shanghai"),
         dbt_vars=_parse_vars(env.get("USEROPS_DBT_VARS", "")),
@@ -195,4 +250,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=data_dir,
         start_date=_parse_date(env, "USEROPS_START_DATE", DEFAULT_START_DATE),
         today=_parse_date(env, "USEROPS_TODAY", None),
+        bi_role=bi_role,
+        bi_password=bi_password,
     )

@@ -28,7 +28,9 @@ def business_day(day: date | str, settings: Settings | None = None) -> BusinessD
 
 
 def prepare_warehouse(settings: Settings | None = None) -> None:
-    """Create the warehouse (PostgreSQL database) and the raw/meta schemas."""
+    """Create the warehouse (PostgreSQL database), the raw/meta schemas and, when
+    ``USEROPS_BI_ROLE`` is set on PostgreSQL, the read-only BI role (``userops.access``)."""
+    from userops.access import apply_bi_access
     from userops.load.schema import ensure_schemas
     from userops.warehouse import Warehouse, ensure_postgres_database
 
@@ -36,6 +38,7 @@ def prepare_warehouse(settings: Settings | None = None) -> None:
     ensure_postgres_database(settings.warehouse)
     with Warehouse(settings.warehouse) as wh:
         ensure_schemas(wh)
+    apply_bi_access(settings)
 
 
 def step_load_crm(day: BusinessDay, settings: Settings | None = None) -> dict[str, Any]:
@@ -92,6 +95,7 @@ def step_dbt_build(
 ) -> dict[str, Any]:
     """``dbt build`` of the whole project (or ``select``) as of the day, after building
     the nights missed since the latest day built (``catchup_max_days``, ADR 0006)."""
+    from userops.access import apply_bi_access
     from userops.transform.dbt import build_days
 
     settings = settings or load_settings()
@@ -104,6 +108,9 @@ def step_dbt_build(
         catchup_max_days=int(vars_.get("catchup_max_days", 31)),
         select=selection,
     )
+    # dbt recreates mart tables: default privileges already cover them; re-applying
+    # also covers marts built before the role was configured (or by `userops step`)
+    apply_bi_access(settings)
     out = summary.to_dict()
     out["caught_up_days"] = [d.isoformat() for d in caught_up]
     if caught_up:

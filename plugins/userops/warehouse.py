@@ -79,6 +79,11 @@ class Warehouse:
 
     # -- SQL ---------------------------------------------------------------------
     @property
+    def connection(self) -> Any:
+        """The driver's connection (DuckDB or psycopg), for what this class does not wrap."""
+        return self._conn
+
+    @property
     def param(self) -> str:
         """The positional placeholder of this warehouse's driver."""
         return "?" if self.kind == "duckdb" else "%s"

@@ -5,7 +5,9 @@ CLI call it).  For each dataset it fetches the run's rows (``datasets``),
 validates them with the dataset's suite (``suites``), then
 
 1. replaces the day's rows in ``meta.validation_results`` (``results``),
-2. builds the Data Docs site under ``<output_dir>/data_docs/``,
+2. builds the Data Docs site under ``<output_dir>/data_docs/`` and, next to it,
+   the self-contained ``validation.html`` that reads offline (``offline_report``;
+   the Data Docs load their styles and scripts from CDNs),
 3. raises :class:`QualityGateFailed` if any *critical* expectation failed, so
    publishing never runs on data that broke a contract.  Warnings are recorded,
    logged and returned, and do not block.
@@ -38,6 +40,7 @@ from userops.quality.gx_runtime import (
     import_gx,
     make_context,
 )
+from userops.quality.offline_report import write_report
 from userops.quality.results import (
     RESULTS_TABLE,
     ExpectationOutcome,
@@ -101,6 +104,8 @@ class GateResult:
     failed_critical: list[ExpectationOutcome] = field(default_factory=list)
     warnings: list[ExpectationOutcome] = field(default_factory=list)
     data_docs_index: Path | None = None
+    #: The offline page (``offline_report``): what to open on a machine without internet.
+    report_path: Path | None = None
     seconds: float = 0.0
 
     @property
@@ -116,6 +121,7 @@ class GateResult:
             "failed_critical": [o.to_dict() for o in self.failed_critical],
             "warnings": [o.to_dict() for o in self.warnings],
             "data_docs_index": str(self.data_docs_index) if self.data_docs_index else None,
+            "report_path": str(self.report_path) if self.report_path else None,
             "results_table": RESULTS_TABLE,
             "seconds": round(self.seconds, 3),
         }
@@ -130,7 +136,9 @@ class QualityGateFailed(RuntimeError):
         more = len(result.failed_critical) - len(lines)
         if more > 0:
             lines.append(f"... and {more} more in {RESULTS_TABLE}")
-        docs = f"\nData Docs: {result.data_docs_index}" if result.data_docs_index else ""
+        docs = f"\nReport: {result.report_path}" if result.report_path else ""
+        if result.data_docs_index:
+            docs += f"\nData Docs: {result.data_docs_index}"
         super().__init__(
             f"quality gate failed for {result.business_date} (run {result.run_id}): "
             f"{len(result.failed_critical)} critical expectation(s) failed:\n  - "
@@ -285,6 +293,7 @@ def run_quality_gate(
     result.failed_critical = [o for o in outcomes if not o.success and o.severity == CRITICAL]
     result.warnings = [o for o in outcomes if not o.success and o.severity != CRITICAL]
     result.data_docs_index = runner.build_data_docs()
+    result.report_path = write_report(output_dir.resolve(), result, outcomes)
     result.seconds = time.perf_counter() - t0
     _log(result)
     if not result.passed:
@@ -322,9 +331,10 @@ def _log(result: GateResult) -> None:
     for o in result.failed_critical:
         log.error("quality failure: %s", o.describe())
     log.info(
-        "quality gate %s for %s in %.1fs; Data Docs: %s",
+        "quality gate %s for %s in %.1fs; report: %s; Data Docs: %s",
         "passed" if result.passed else "FAILED",
         result.business_date,
         result.seconds,
+        result.report_path,
         result.data_docs_index,
     )

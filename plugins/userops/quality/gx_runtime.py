@@ -56,6 +56,15 @@ def data_docs_dir(output_dir: Path) -> Path:
     return output_dir / "data_docs"
 
 
+def validation_report_path(output_dir: Path) -> Path:
+    """The offline validation report of ``output_dir`` (``userops.quality.offline_report``).
+
+    Next to the Data Docs, which need internet (their CSS, JS and icons come from
+    CDNs); this page does not.  Cheap to import: the CLI prints it.
+    """
+    return data_docs_dir(output_dir) / "validation.html"
+
+
 def validations_dir(output_dir: Path) -> Path:
     """Where the validation results behind the Data Docs are kept."""
     return output_dir / "gx" / "validations"
