@@ -121,7 +121,9 @@ def ensure_bi_role(wh: Warehouse, role: str, password: str) -> int:
             "select has_database_privilege(%s, %s, 'CONNECT')", [role, db]
         ).fetchone()
         if not can_connect:
-            conn.execute(sql.SQL("grant connect on database {} to {}").format(sql.Identifier(db), r))
+            conn.execute(
+                sql.SQL("grant connect on database {} to {}").format(sql.Identifier(db), r)
+            )
         s = sql.Identifier(BI_SCHEMA)
         conn.execute(sql.SQL("create schema if not exists {}").format(s))
         conn.execute(sql.SQL("grant usage on schema {} to {}").format(s, r))

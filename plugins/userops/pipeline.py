@@ -180,10 +180,12 @@ def step_publish(
 ) -> dict[str, Any]:
     """Build, hold-check, write and send every rep's list for the day (idempotent)."""
     from userops.alerts import smtp_from_airflow
+    from userops.preflight import check_output_dir
     from userops.publish.rules import PublishParams
     from userops.publish.run import publish_day
 
     settings = settings or load_settings()
+    check_output_dir(settings, claim=True)  # one warehouse per output folder
     params = PublishParams.from_vars(dbt_vars_for(day, settings), timezone=settings.timezone)
     result = publish_day(
         settings.warehouse,

@@ -103,8 +103,32 @@ def check_warehouse(target: WarehouseTarget) -> None:
                           f"{_first_line(exc)}") from None  # fmt: skip
 
 
+#: The file in an output folder naming the warehouse whose lists and manifests it holds.
+OWNER_FILE = ".userops-warehouse"
+
+
+def check_output_dir(settings: Settings, claim: bool = False) -> None:
+    """``USEROPS_OUTPUT_DIR`` holds the outputs of this warehouse only.
+
+    Manifests and the publish log describe what one warehouse sent: a second
+    warehouse writing to the same folder would overwrite them. The first run that
+    publishes (``claim=True``) records the warehouse; any other one is refused.
+    """
+    owner = settings.warehouse.describe()
+    marker = settings.output_dir / OWNER_FILE
+    if marker.is_file():
+        recorded = marker.read_text(encoding="utf-8").strip()
+        if recorded != owner:
+            raise ConfigError(f"USEROPS_OUTPUT_DIR={settings.output_dir} holds the outputs of "
+                              f"{recorded}, not {owner}: give each warehouse its own folder")  # fmt: skip
+    elif claim:
+        settings.output_dir.mkdir(parents=True, exist_ok=True)
+        marker.write_text(owner + "\n", encoding="utf-8")
+
+
 def preflight(settings: Settings) -> None:
     """Every check, cheapest first; the first failure raises ``ConfigError``."""
+    check_output_dir(settings)
     check_warehouse(settings.warehouse)
     check_events_root(settings.events_url)
     check_crm(settings.crm_url)

@@ -90,7 +90,17 @@ def _userops(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_userops_run_exits_non_zero_when_no_task_runs(airflow_db, tmp_path):
-    env = {"USEROPS_START_DATE": "2000-01-01", "USEROPS_WAREHOUSE": str(tmp_path / "w.duckdb")}
+    import sqlite3
+
+    (tmp_path / "events").mkdir()
+    sqlite3.connect(tmp_path / "crm.sqlite").close()  # sources that pass the preflight
+    env = {
+        "USEROPS_START_DATE": "2000-01-01",
+        "USEROPS_WAREHOUSE": str(tmp_path / "w.duckdb"),
+        "USEROPS_EVENTS_URL": str(tmp_path / "events"),
+        "USEROPS_CRM_URL": f"sqlite:///{tmp_path / 'crm.sqlite'}",
+        "USEROPS_OUTPUT_DIR": str(tmp_path / "out"),
+    }
     proc = _userops("run", "--date", "1998-06-30", env=env)
     assert proc.returncode == 1
     assert "FAILED" in proc.stderr and "no task ran" in proc.stderr
@@ -103,10 +113,21 @@ def test_userops_run_exits_non_zero_when_a_task_fails_and_does_not_retry(airflow
         "USEROPS_WAREHOUSE": str(tmp_path / "w.duckdb"),
         "USEROPS_OUTPUT_DIR": str(tmp_path / "out"),
     }
+    # the CLI's preflight refuses before the DAG starts, in one line naming the setting
     proc = _userops("run", "--date", "2025-03-31", env=env)
-    assert proc.returncode == 1, proc.stderr[-2000:]
-    assert "load_events=failed" in proc.stderr  # failed at once, not up_for_retry
-    assert "publish=upstream_failed" in proc.stderr
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines() == [
+        f"userops: configuration error: USEROPS_EVENTS_URL={tmp_path / 'no-such-folder'}: "
+        "no such folder"
+    ]
+    # a scheduled run (no CLI preflight): the load fails at once, without retries
+    from userops.cli import DagRunFailed, run_dag_for_day
+
+    with environment(env), pytest.raises(DagRunFailed) as exc:
+        run_dag_for_day(date(2025, 3, 31))
+    tasks = exc.value.summary["tasks"]
+    assert tasks["load_events"] == "failed"  # not up_for_retry
+    assert tasks["publish"] == "upstream_failed"
 
 
 def test_a_bad_setting_fails_fast_in_one_line(tmp_path):

@@ -63,7 +63,10 @@ def test_no_password_in_reprs():
     ("url", "shown"),
     [
         ("postgresql://bob:s%40cret@db:5432/wh", "postgresql://bob:***@db:5432/wh"),
-        ("smtp://mailer:pw@relay:587?disable_tls=true", "smtp://mailer:***@relay:587?disable_tls=true"),
+        (
+            "smtp://mailer:pw@relay:587?disable_tls=true",
+            "smtp://mailer:***@relay:587?disable_tls=true",
+        ),
         ("mysql+pymysql://u:p:q@h/crm", "mysql+pymysql://u:***@h/crm"),
         ("postgresql://bob@db/wh", "postgresql://bob@db/wh"),
         ("sqlite:////tmp/crm.sqlite", "sqlite:////tmp/crm.sqlite"),

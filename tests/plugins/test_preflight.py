@@ -89,3 +89,20 @@ def test_duckdb_folder_must_be_creatable(tmp_path):
         check_warehouse(WarehouseTarget.parse(str(blocker / "sub" / "userops.duckdb")))
     _one_line(exc, "USEROPS_WAREHOUSE")
     check_warehouse(WarehouseTarget.parse(str(tmp_path / "new" / "deeper" / "w.duckdb")))
+
+
+def test_one_output_folder_per_warehouse(tmp_path):
+    from userops.preflight import OWNER_FILE, check_output_dir
+
+    duck = _settings(tmp_path)
+    check_output_dir(duck)  # a check alone claims nothing
+    assert not (duck.output_dir / OWNER_FILE).exists()
+    check_output_dir(duck, claim=True)
+    check_output_dir(duck, claim=True)  # the same warehouse again: fine
+    pg = _settings(tmp_path, USEROPS_WAREHOUSE="postgresql://u:Pw-Secret@127.0.0.1:5432/w")
+    with pytest.raises(ConfigError) as exc:
+        check_output_dir(pg, claim=True)
+    text = _one_line(exc, "USEROPS_OUTPUT_DIR")
+    assert "duckdb:" in text and "Pw-Secret" not in text
+    with pytest.raises(ConfigError):
+        preflight(pg)
