@@ -105,6 +105,13 @@ def read(target: WarehouseTarget, sql: str) -> pd.DataFrame:
         return wh.fetch_df(sql)
 
 
+def read_by_date(target: WarehouseTarget, sql: str, key: str) -> pd.DataFrame:
+    """``read`` indexed by the date column ``key`` (as ``datetime.date``, like ``mf``'s)."""
+    df = read(target, sql).set_index(key)
+    df.index = pd.to_datetime(df.index).date
+    return df
+
+
 @pytest.fixture(scope="module")
 def metrics(built_duckdb, as_of, tmp_path_factory) -> MetricsProject:
     base = tmp_path_factory.mktemp("metrics")
@@ -147,11 +154,11 @@ def _same(a: Any, b: Any, tol: float = 1e-9) -> bool:
 
 
 def test_dau_wau_mau_stickiness_equal_the_mart(daily, metrics):
-    mart = read(
+    mart = read_by_date(
         metrics.target,
         "select activity_date, dau, wau, mau, stickiness from marts.active_users_daily",
-    ).set_index("activity_date")
-    mart.index = pd.to_datetime(mart.index).date
+        "activity_date",
+    )
     assert len(mart) > 30 and mart["dau"].gt(0).sum() > 20
     assert set(mart.index) <= set(daily.index)
     bad = []
@@ -168,12 +175,12 @@ def test_dau_wau_mau_stickiness_equal_the_mart(daily, metrics):
 
 
 def test_growth_accounting_metrics_equal_the_day_rows(daily, metrics):
-    mart = read(
+    mart = read_by_date(
         metrics.target,
         "select period_start, active_users, new_users, returning_users, resurrecting_users,"
         " dormant_users from marts.growth_accounting where period_grain = 'day'",
-    ).set_index("period_start")
-    mart.index = pd.to_datetime(mart.index).date
+        "period_start",
+    )
     assert len(mart) > 30 and mart["new_users"].sum() > 0 and mart["dormant_users"].sum() > 0
     got = daily.loc[list(mart.index), list(mart.columns)]
     assert got.astype("int64").equals(mart.astype("int64"))
@@ -185,12 +192,12 @@ def test_weekly_growth_metrics_read_the_week_rows(metrics, tmp_path):
         metrics, tmp_path / "weekly.csv", "--metrics", f"{names},dormant_users_weekly",
         "--group-by", "metric_time__week",
     ).set_index("metric_time__week").sort_index()  # fmt: skip
-    mart = read(
+    mart = read_by_date(
         metrics.target,
         "select period_start, new_users, returning_users, resurrecting_users, dormant_users"
         " from marts.growth_accounting where period_grain = 'week' order by period_start",
-    ).set_index("period_start")
-    mart.index = pd.to_datetime(mart.index).date
+        "period_start",
+    )
     got.columns = [c.removesuffix("_weekly") for c in got.columns]
     assert len(mart) >= 5
     assert (
@@ -199,12 +206,12 @@ def test_weekly_growth_metrics_read_the_week_rows(metrics, tmp_path):
 
 
 def test_revenue_equals_the_paid_orders_and_the_rfm_mart(daily, metrics):
-    orders = read(
+    orders = read_by_date(
         metrics.target,
         "select paid_date, sum(amount_cny) as revenue, count(*) as paid_orders"
         " from intermediate.int_orders__paid group by paid_date",
-    ).set_index("paid_date")
-    orders.index = pd.to_datetime(orders.index).date
+        "paid_date",
+    )
     rfm_total = read(metrics.target, "select sum(monetary_cny) as m from marts.user_rfm")
     assert len(orders) >= 1 and orders["revenue"].sum() > 0
     for day, row in orders.iterrows():
