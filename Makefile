@@ -7,6 +7,12 @@ BIN       := $(VENV)/bin
 PY        := $(BIN)/python
 UV_VERSION := 0.13.9
 DATE      ?=
+# the demo's data folder (USEROPS_DATA_DIR, relative to the project root) and its warehouse
+DATA_DIR  := $(abspath $(or $(USEROPS_DATA_DIR),data))
+DEMO_DUCKDB := $(DATA_DIR)/warehouse/userops.duckdb
+AIRFLOW_PORT ?= 8080
+DOCS_PORT ?= 8081
+BENCH_ARGS ?=
 
 # Airflow: project-local home (SQLite metadata DB), our dags/ and plugins/.
 export AIRFLOW_HOME                        := $(CURDIR)/.airflow
@@ -57,31 +63,34 @@ check-full: setup  ## every dbt data test over the whole history: make check-ful
 	$(BIN)/userops check --date $(DATE)
 
 test: setup  ## the whole test suite (DuckDB and PostgreSQL), two workers
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --durations=30
 
 lint: setup  ## ruff + sqlfluff
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@mkdir -p $(CURDIR)/.cache
 	cd dbt_project && USEROPS_DUCKDB_PATH=$(CURDIR)/.cache/sqlfluff.duckdb $(BIN)/sqlfluff lint models macros tests
 
 fmt: setup
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-airflow: setup  ## Airflow UI on http://localhost:8080 (airflow standalone)
-	@echo "Airflow UI: http://localhost:8080  user: admin  password: in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated (written on the first start)"
-	$(BIN)/airflow standalone
+airflow: setup  ## Airflow UI on http://localhost:8080 (airflow standalone; AIRFLOW_PORT=...)
+	@echo "Airflow UI: http://localhost:$(AIRFLOW_PORT)  user: admin  password: in $(AIRFLOW_HOME)/simple_auth_manager_passwords.json.generated (written on the first start)"
+	AIRFLOW__API__PORT=$(AIRFLOW_PORT) $(BIN)/airflow standalone
 
-docs: setup  ## build and serve the dbt docs site (lineage) on http://localhost:8081
-	@test -f data/warehouse/userops.duckdb || $(MAKE) demo
-	cd dbt_project && USEROPS_DUCKDB_PATH=$(CURDIR)/data/warehouse/userops.duckdb $(BIN)/dbt docs generate --target duckdb --vars '{"as_of_date": "$(or $(DATE),$(shell TZ=Asia/Shanghai date -d yesterday +%F))"}' && $(BIN)/dbt docs serve --port 8081
+docs: setup  ## build and serve the dbt docs site (lineage) on http://localhost:8081 (DOCS_PORT=...)
+	@test -f $(DEMO_DUCKDB) || $(MAKE) demo
+	cd dbt_project && USEROPS_DUCKDB_PATH=$(DEMO_DUCKDB) $(BIN)/dbt docs generate --target duckdb --vars '{"as_of_date": "$(or $(DATE),$(shell TZ=Asia/Shanghai date -d yesterday +%F))"}'
+	@echo "dbt docs: http://localhost:$(DOCS_PORT)  (Ctrl-C stops the server)"
+	cd dbt_project && USEROPS_DUCKDB_PATH=$(DEMO_DUCKDB) $(BIN)/dbt docs serve --port $(DOCS_PORT) --no-browser
 
-metrics: setup  ## example MetricFlow query on the demo warehouse (DAU/WAU/MAU, last 7 days)
-	@test -f data/warehouse/userops.duckdb || $(MAKE) demo
-	cd dbt_project && USEROPS_DUCKDB_PATH=$(CURDIR)/data/warehouse/userops.duckdb $(BIN)/dbt parse --target duckdb --quiet && USEROPS_DUCKDB_PATH=$(CURDIR)/data/warehouse/userops.duckdb $(BIN)/mf query --metrics dau,wau,mau,stickiness --group-by metric_time__day --order -metric_time__day --limit 7
+metrics: setup  ## example MetricFlow query on the demo warehouse (DAU/WAU/MAU, last 7 days; mf reads target/)
+	@test -f $(DEMO_DUCKDB) || $(MAKE) demo
+	cd dbt_project && USEROPS_DUCKDB_PATH=$(DEMO_DUCKDB) $(BIN)/dbt parse --target duckdb --quiet --target-path target && USEROPS_DUCKDB_PATH=$(DEMO_DUCKDB) $(BIN)/mf query --metrics dau,wau,mau,stickiness --group-by metric_time__day --order -metric_time__day --limit 7
 
-bench: setup  ## benchmarks that print figures (generator, loads, dbt)
-	$(PY) benchmarks/run_all.py
+bench: setup  ## benchmarks that print figures (generator, loads, nights); BENCH_ARGS=--small
+	$(PY) benchmarks/run_all.py $(BENCH_ARGS)
 
 clean:  ## remove generated data, Airflow home and dbt artefacts (keeps .venv)
 	rm -rf data .airflow .cache dbt_project/target dbt_project/logs

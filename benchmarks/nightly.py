@@ -144,10 +144,11 @@ def _pandas_recompute(events: Path, as_of: date) -> tuple[int, float]:
 
     started = time.perf_counter()
     df = duckdb.sql(
-        f"select user_id::varchar as user_id, event_type::varchar as event_type, "
-        f"occurred_at::varchar as occurred_at, properties::varchar as properties "
+        # declared as text: inferred on dirty files they come back as JSON, quotes and all
+        f"select user_id, event_type, occurred_at, properties::varchar as properties "
         f"from read_json('{events}/*/*.jsonl*', format='newline_delimited', "
-        "ignore_errors=true, union_by_name=true)"
+        "ignore_errors=true, columns={user_id: 'VARCHAR', event_type: 'VARCHAR', "
+        "occurred_at: 'VARCHAR', properties: 'JSON'})"
     ).df()
     df = df.dropna(subset=["user_id", "occurred_at"])
     ts = pd.to_datetime(df["occurred_at"], utc=True, errors="coerce", format="ISO8601")
