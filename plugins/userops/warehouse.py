@@ -23,6 +23,16 @@ import pyarrow.csv as pacsv
 
 from userops.config import WarehouseTarget
 
+#: Rows per Arrow record batch handed to DuckDB. DuckDB scans a registered Arrow table
+#: one record batch per thread at a time, so a table in one big batch is read on one
+#: core; 16k-row batches measured 2-3x faster on 2 cores (the bulk event check).
+SCAN_BATCH_ROWS = 16_384
+
+
+def scan_batches(table: pa.Table) -> pa.Table:
+    """``table`` re-sliced (zero-copy) into :data:`SCAN_BATCH_ROWS`-row record batches."""
+    return pa.Table.from_batches(table.to_batches(max_chunksize=SCAN_BATCH_ROWS), table.schema)
+
 
 @contextlib.contextmanager
 def duckdb_lock(path: Path) -> Iterator[None]:
@@ -136,7 +146,7 @@ class Warehouse:
             return 0
         cols = ", ".join(f'"{c}"' for c in data.column_names)
         if self.kind == "duckdb":
-            self._conn.register("_userops_bulk", data)
+            self._conn.register("_userops_bulk", scan_batches(data))
             try:
                 self._conn.execute(f"insert into {table} ({cols}) select {cols} from _userops_bulk")
             finally:

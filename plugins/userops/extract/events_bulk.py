@@ -28,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 from userops.tracking_plan import TRACKING_PLAN
+from userops.warehouse import scan_batches
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -255,9 +256,11 @@ class BulkChecker:
         numbers = pa.array(
             np.arange(first_line_number, first_line_number + len(lines), dtype=np.int32)
         )
-        batch = pa.table({"line_number": numbers, "line": lines})
-        self._conn.register("lines", batch)
+        # in record batches DuckDB scans in parallel (one big batch runs on one core)
+        self._conn.register(
+            "lines", scan_batches(pa.table({"line_number": numbers, "line": lines}))
+        )
         try:
-            return self._conn.sql(_CHECK_SQL).to_arrow_table()
+            return self._conn.sql(_CHECK_SQL + "order by line_number").to_arrow_table()
         finally:
             self._conn.unregister("lines")

@@ -15,8 +15,10 @@ import random
 from pathlib import Path
 
 import numpy as np
+import pytest
 from fsspec.core import url_to_fs
 
+from userops import warehouse
 from userops.extract.events import iter_chunks, list_files, list_partitions, parse_event
 from userops.extract.events_bulk import BulkChecker, line_array, split_lines
 
@@ -193,7 +195,10 @@ def _rows(root: Path, bulk: bool) -> tuple[list[tuple], list[tuple]]:
     return sorted(good), sorted(bad)
 
 
-def test_bulk_and_line_by_line_agree_on_every_line(tmp_path) -> None:
+@pytest.mark.parametrize("scan_batch", [None, 64], ids=["default-batches", "many-batches"])
+def test_bulk_and_line_by_line_agree_on_every_line(tmp_path, monkeypatch, scan_batch) -> None:
+    if scan_batch:  # a slice of 700 lines reaches DuckDB as 11 record batches, scanned in parallel
+        monkeypatch.setattr(warehouse, "SCAN_BATCH_ROWS", scan_batch)
     lines = EDGE_LINES + _mutations(seed=11, n=3000)
     _write(tmp_path, lines)
     good_bulk, bad_bulk = _rows(tmp_path, bulk=True)
