@@ -107,6 +107,7 @@ def step_dbt_build(
         settings.dbt_vars,
         catchup_max_days=int(vars_.get("catchup_max_days", 31)),
         select=selection,
+        unit_tests=False,  # SQL logic on fixed inputs: CI's job, not every night's
     )
     # dbt recreates mart tables: default privileges already cover them; re-applying
     # also covers marts built before the role was configured (or by `userops step`)

@@ -8,6 +8,8 @@ a real local SMTP server, so "exactly one e-mail per rep" is what a mail relay s
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -125,6 +127,10 @@ def _run(world: dict) -> dict:
 def test_first_run_succeeds_and_reconciles(world, reference):
     result = _run(world)
     assert set(result["tasks"].values()) == {"success"}, result
+    # the night's dbt build ran the data tests and left dbt unit tests to CI (tests/dbt)
+    run_results = json.loads((Path(os.environ["DBT_TARGET_PATH"]) / "run_results.json").read_text())
+    kinds = {r["unique_id"].split(".")[0] for r in run_results["results"]}
+    assert {"model", "test"} <= kinds and "unit_test" not in kinds
     _events, bad_lines = reference
     with Warehouse(world["target"]) as wh:
         batches = wh.fetch_df(
