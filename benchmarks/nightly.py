@@ -22,6 +22,7 @@ are stated in (ADR 0007), plus peak RSS.  Figures only; nothing asserts on time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
@@ -71,17 +72,47 @@ def _warehouse_env(kind: str, work: Path, name: str) -> dict[str, str]:
     return {"USEROPS_WAREHOUSE": f"postgresql://postgres@127.0.0.1:5432/{db}"}
 
 
-def _run_day(env: dict[str, str], day: date) -> float:
+def _run_day(env: dict[str, str], day: date, work: Path) -> tuple[float, dict[str, Any]]:
+    """Run ``day``; (wall seconds, where the time went: tasks and dbt's slowest nodes)."""
+    dbt_target = work / f"dbt-target-{day.isoformat()}"
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "userops.cli", "run", "--date", day.isoformat()],
-        env=env, capture_output=True, text=True,
+        env={**env, "DBT_TARGET_PATH": str(dbt_target)}, capture_output=True, text=True,
     )  # fmt: skip
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
         raise SystemExit(f"userops run --date {day} failed ({proc.returncode})")
-    return seconds
+    return seconds, _breakdown(Path(env["AIRFLOW_HOME"]), day, dbt_target)
+
+
+def _breakdown(airflow_home: Path, day: date, dbt_target: Path) -> dict[str, Any]:
+    """Seconds per task of the day's run (Airflow metadata) and of dbt's node kinds and
+    slowest nodes (``run_results.json`` of the day's last dbt build)."""
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(airflow_home / "airflow.db")) as db:
+        rows = db.execute(
+            "select task_id, duration from task_instance where run_id like ?",
+            [f"%{day.isoformat()}T%"],
+        ).fetchall()
+    out: dict[str, Any] = {"tasks_s": {task: round(d or 0.0, 1) for task, d in rows}}
+    results_file = dbt_target / "run_results.json"
+    if results_file.exists():
+        results = json.loads(results_file.read_text())
+        by_kind: dict[str, float] = {}
+        for r in results["results"]:
+            kind = r["unique_id"].split(".")[0]
+            by_kind[kind] = by_kind.get(kind, 0.0) + r["execution_time"]
+        slowest = sorted(results["results"], key=lambda r: -r["execution_time"])[:5]
+        out["dbt"] = {
+            "elapsed_s": round(results["elapsed_time"], 1),
+            "node_seconds_by_kind": {k: round(v, 1) for k, v in sorted(by_kind.items())},
+            "slowest": {r["unique_id"].split(".")[2]: round(r["execution_time"], 2)
+                        for r in slowest},
+        }  # fmt: skip
+    return out
 
 
 def _load_figures(env: dict[str, str]) -> dict[str, Any]:
@@ -203,15 +234,16 @@ def main(argv: list[str] | None = None) -> int:
         for name, night in (("day30", day30), (f"day{args.days}", last)):
             env = {**base, **_warehouse_env(args.warehouse, work, name),
                    "USEROPS_OUTPUT_DIR": str(work / f"out-{name}")}  # fmt: skip
-            onboard = _run_day(env, night - timedelta(days=1))
+            onboard, _ = _run_day(env, night - timedelta(days=1), work)
             load = _load_figures(env)
-            nightly = _run_day(env, night)
+            nightly, spent = _run_day(env, night, work)
             figures[name] = step = {
                 "onboarding_s": round(onboard, 1),
                 "onboarding_load_rows": load["rows"],
                 "onboarding_load_rows_per_s": round(load["rows_per_s"]),
                 "night_s": round(nightly, 1),
                 "night_load": {k: round(v) for k, v in _load_figures(env).items()},
+                "night_breakdown": spent,
             }
             print(name, json.dumps(step), flush=True)
             if args.warehouse == "postgres" and name != "day30":
@@ -226,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
         late, early = figures[f"day{args.days}"], figures["day30"]
         figures["ratios"] = {
             "night_last_over_night30": round(late["night_s"] / early["night_s"], 2),
+            # the generator's days grow: the same ratio per new line of the night
+            "night_last_over_night30_per_new_line": round(
+                (late["night_s"] / late["night_load"]["rows"])
+                / (early["night_s"] / early["night_load"]["rows"]),
+                2,
+            ),
             "load_over_duckdb_read_json": round(
                 late["onboarding_load_rows_per_s"] / figures["duckdb_read_json"]["rows_per_s"], 2
             ),
