@@ -319,18 +319,49 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="userops", description=__doc__.split("\n")[0])
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print the Airflow and dbt logs (always in <output>/logs)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     g = sub.add_parser("generate", help="write sample CRM database and event files")
-    g.add_argument("--users", type=int, default=DEMO_USERS)
-    g.add_argument("--days", type=int, default=DEMO_DAYS)
+    g.add_argument(
+        "--users",
+        type=int,
+        default=DEMO_USERS,
+        help=f"platform users to simulate (default {DEMO_USERS:,})",
+    )
+    g.add_argument(
+        "--days",
+        type=int,
+        default=DEMO_DAYS,
+        help=f"days of history, ending at --end-date (default {DEMO_DAYS})",
+    )
     g.add_argument("--end-date", type=date.fromisoformat, default=None,
                    help="last day of the sample history (default: yesterday)")  # fmt: skip
-    g.add_argument("--seed", type=int, default=42)
-    g.add_argument("--dirty-rate", type=float, default=0.02)
-    g.add_argument("--gzip", action="store_true")
-    g.add_argument("--append-day", type=date.fromisoformat, default=None)
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=42,
+        help="random seed: the same seed and sizes give the same sources",
+    )
+    g.add_argument(
+        "--dirty-rate",
+        type=float,
+        default=0.02,
+        help="share of deliberately bad event lines and CRM values (default 0.02)",
+    )
+    g.add_argument("--gzip", action="store_true", help="write part-*.jsonl.gz files")
+    g.add_argument(
+        "--append-day",
+        type=date.fromisoformat,
+        default=None,
+        help="add the next day (YYYY-MM-DD) to existing sources (same --seed and sizes): "
+        "its events, late uploads and CRM changes, as the next night would see them",
+    )
     g.set_defaults(func=_cmd_generate)
 
     r = sub.add_parser("run", help="run userops_nightly for one business day")
@@ -357,8 +388,14 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_backfill)
 
     s = sub.add_parser("step", help="run one pipeline step without Airflow (debugging)")
-    s.add_argument("name", choices=["load_crm", "load_events", "dbt_build", "validate", "publish"])
-    s.add_argument("--date", type=date.fromisoformat, required=True)
+    s.add_argument(
+        "name",
+        choices=["load_crm", "load_events", "dbt_build", "validate", "publish"],
+        help="the step, as the DAG's task of the same name runs it",
+    )
+    s.add_argument(
+        "--date", type=date.fromisoformat, required=True, help="business day D (YYYY-MM-DD)"
+    )
     s.set_defaults(func=_cmd_step)
 
     c = sub.add_parser(
@@ -369,15 +406,27 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_check)
 
     m = sub.add_parser("summary", help="print what the run of a date produced")
-    m.add_argument("--date", type=date.fromisoformat, required=True)
+    m.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        required=True,
+        help="business day D (YYYY-MM-DD) whose run to summarise",
+    )
     m.set_defaults(func=_cmd_summary)
 
     d = sub.add_parser("demo", help="sample data -> nightly DAG on DuckDB -> summary")
     d.add_argument("--date", type=date.fromisoformat, default=None,
                    help="business day to run (default: yesterday, so the lists are this "
                    "morning's and get sent)")  # fmt: skip
-    d.add_argument("--users", type=int, default=DEMO_USERS)
-    d.add_argument("--days", type=int, default=DEMO_DAYS)
+    d.add_argument(
+        "--users", type=int, default=DEMO_USERS, help=f"sample size (default {DEMO_USERS:,} users)"
+    )
+    d.add_argument(
+        "--days",
+        type=int,
+        default=DEMO_DAYS,
+        help=f"days of sample history ending at --date (default {DEMO_DAYS})",
+    )
     d.set_defaults(func=_cmd_demo)
     return parser
 

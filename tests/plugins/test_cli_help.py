@@ -1,0 +1,30 @@
+"""Every ``userops`` command and option explains itself in ``--help`` (README: the CLI
+is documented where users look first)."""
+
+from __future__ import annotations
+
+import argparse
+
+from userops.cli import build_parser
+
+
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(sub.choices)
+
+
+def test_every_command_and_option_has_help_text():
+    parser = build_parser()
+    commands = _subcommands(parser)
+    assert set(commands) == {"generate", "run", "backfill", "step", "check", "summary", "demo"}
+    missing = [
+        f"userops {name} {'/'.join(action.option_strings) or action.dest}"
+        for name, sub in [("", parser), *commands.items()]
+        for action in sub._actions
+        if not isinstance(action, argparse._HelpAction | argparse._SubParsersAction)
+        and not action.help
+    ]
+    assert not missing, missing
+    top = parser.format_help()
+    for name in commands:  # each command is listed with its one-line purpose
+        assert name in top
