@@ -32,7 +32,8 @@ def env_for(data_dir: Path) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("USEROPS_", "AIRFLOW_CONN_", "PYTEST_"))
+        # not inherited from `make test` either: a nested make prints "Entering directory"
+        if not k.startswith(("USEROPS_", "AIRFLOW_CONN_", "PYTEST_", "MAKE"))
     }
     env["USEROPS_DATA_DIR"] = str(data_dir)
     return env

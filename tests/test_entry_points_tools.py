@@ -66,7 +66,7 @@ def test_make_bench_small_prints_every_figure(tmp_path):
     assert re.search(r"events_written\D+[1-9]", out)
     for warehouse in ("duckdb", "postgres"):
         assert re.search(rf"^{warehouse}\s+events\s+[\d,]+\s", out, re.M), out[-3000:]
-    figures = json.loads(out[out.index("{\n", out.index("== nights:")) :])
+    figures, _ = json.JSONDecoder().raw_decode(out[out.index("{\n", out.index("== nights:")) :])
     assert figures["day30"]["night_s"] > 0 and figures["day31"]["night_s"] > 0
     assert figures["pandas_full_recompute"]["rows"] > 0
     assert set(figures["ratios"]) >= {"night_last_over_night30", "load_over_duckdb_read_json"}
