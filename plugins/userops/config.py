@@ -143,8 +143,26 @@ class Settings:
     bi_password: str | None = field(default=None, repr=False)
 
 
+def project_vars(project_dir: Path | None = None) -> dict[str, Any]:
+    """The ``vars:`` of ``dbt_project.yml``: the one place every business threshold lives.
+
+    dbt models, the quality gate and the lists all read these (a run's
+    ``USEROPS_DBT_VARS`` on top), so a threshold changes in one place for every tool.
+    """
+    path = (project_dir or DBT_PROJECT_DIR) / "dbt_project.yml"
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    values = data.get("vars") or {}
+    return dict(values) if isinstance(values, Mapping) else {}
+
+
 def _parse_vars(text: str) -> dict[str, Any]:
-    """``USEROPS_DBT_VARS`` accepts JSON or YAML mapping text."""
+    """``USEROPS_DBT_VARS`` accepts JSON or YAML mapping text of vars the project declares.
+
+    An undeclared name is refused: a misspelt override would otherwise do nothing
+    while the run looked configured.
+    """
     if not text.strip():
         return {}
     try:
@@ -157,6 +175,12 @@ def _parse_vars(text: str) -> dict[str, Any]:
             raise ConfigError(f"USEROPS_DBT_VARS is neither JSON nor YAML: {first}") from None
     if not isinstance(value, dict):
         raise ConfigError(f"USEROPS_DBT_VARS must be a JSON/YAML mapping, got: {text!r}")
+    unknown = sorted(str(k) for k in set(value) - set(project_vars()))
+    if unknown:
+        raise ConfigError(
+            f"USEROPS_DBT_VARS sets {', '.join(unknown)}, not a var of dbt_project/dbt_project.yml"
+            " (misspelt? a new var is declared there first)"
+        )
     return value
 
 

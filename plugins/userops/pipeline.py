@@ -14,7 +14,7 @@ import logging
 from datetime import date
 from typing import Any
 
-from userops.config import Settings, load_settings
+from userops.config import Settings, load_settings, project_vars
 from userops.windows import BusinessDay
 
 log = logging.getLogger(__name__)
@@ -73,16 +73,6 @@ def step_load_events(day: BusinessDay, settings: Settings | None = None) -> dict
     out = result.to_dict()
     log.info("Event load for %s: %s", day.day, out)
     return out
-
-
-def project_vars() -> dict[str, Any]:
-    """The ``vars`` of ``dbt_project/dbt_project.yml``: the one place thresholds live."""
-    import yaml
-
-    from userops.config import DBT_PROJECT_DIR
-
-    with open(DBT_PROJECT_DIR / "dbt_project.yml", encoding="utf-8") as fh:
-        return dict(yaml.safe_load(fh).get("vars") or {})
 
 
 def dbt_vars_for(day: BusinessDay, settings: Settings) -> dict[str, Any]:

@@ -7,6 +7,7 @@ states its grain. Needs no warehouse: parsing does not connect.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -14,7 +15,9 @@ from typing import Any
 
 import pytest
 
-from userops.config import WarehouseTarget
+from userops.config import DBT_PROJECT_DIR, WarehouseTarget, project_vars
+from userops.publish.rules import PublishParams
+from userops.quality.thresholds import QualityThresholds, load_thresholds
 from userops.transform.dbt import run_dbt
 
 GRAIN = re.compile(r"\bone row per\b", re.IGNORECASE)
@@ -153,3 +156,31 @@ def test_sources_are_described(manifest):
     sources = [s for s in manifest["sources"].values() if s["package_name"] == "userops"]
     assert sources
     assert all(s["description"].strip() for s in sources)
+
+
+def test_every_declared_var_is_read_somewhere():
+    """A var in dbt_project.yml that nothing reads would do nothing while looking set:
+    each must be named (quoted) by a model, macro or test, or by the Python that
+    reads project vars (the lists, the gate, the catch-up rule)."""
+    root = DBT_PROJECT_DIR.parent
+    quoted = re.compile(r"""['"]([a-z][a-z0-9_]*)['"]""")
+    named: set[str] = set()
+    for folder in ("models", "macros", "tests", "snapshots"):
+        for path in (DBT_PROJECT_DIR / folder).rglob("*.sql"):
+            named |= set(quoted.findall(path.read_text(encoding="utf-8")))
+    for path in (root / "plugins" / "userops").rglob("*.py"):
+        named |= set(quoted.findall(path.read_text(encoding="utf-8")))
+    named |= {f"quality_{f.name}" for f in dataclasses.fields(QualityThresholds)}
+    declared = set(project_vars())
+    assert len(declared) > 40  # the file was read
+    assert sorted(declared - named) == []
+
+
+def test_publish_and_gate_thresholds_are_all_declared():
+    """The lists and the gate have no defaults in code: every var they read is in the file."""
+    declared = project_vars()
+    assert sorted(set(PublishParams.VAR_NAMES) - set(declared)) == []
+    assert PublishParams.from_vars().to_dict()["cadence_days"] == dict(
+        sorted(declared["followup_cadence_days"].items())
+    )
+    assert load_thresholds().max_quarantine_rate == declared["quality_max_quarantine_rate"]

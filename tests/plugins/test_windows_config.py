@@ -50,7 +50,12 @@ def test_settings_from_environment(tmp_path):
     assert s.warehouse.duckdb_path == tmp_path / "warehouse" / "userops.duckdb"
     assert s.dbt_vars == {"rfm_lookback_days": 180, "rfm_flag_method": "median"}
     assert s.alert_emails == ("a@x.cn", "b@x.cn")
-    assert load_settings({"USEROPS_DBT_VARS": '{"a": 1}'}).dbt_vars == {"a": 1}
+    assert load_settings({"USEROPS_DBT_VARS": '{"followup_cooldown_days": 1}'}).dbt_vars == {
+        "followup_cooldown_days": 1
+    }
+    # a misspelt var would silently do nothing: refused in one line that names it
+    with pytest.raises(ValueError, match=r"^USEROPS_DBT_VARS sets followup_cadence, not a var"):
+        load_settings({"USEROPS_DBT_VARS": '{"followup_cadence": {"A": 1}}'})
     with pytest.raises(ValueError):
         load_settings({"USEROPS_DBT_VARS": "[1, 2]"})
 

@@ -1,15 +1,16 @@
 """Every threshold of the outreach lists, in one frozen dataclass, plus the Chinese labels.
 
-Business thresholds live in dbt ``vars`` (STYLE rule 6): the lead feeds
-``settings.dbt_vars`` to :meth:`PublishParams.from_vars`, so one config surface
-serves dbt models and lists alike.  A var the lists do not know is ignored (the
-mapping holds every dbt var); a known var with a wrong shape fails loudly.
+Business thresholds live in dbt ``vars`` (STYLE rule 6): every one is declared,
+with its meaning, in ``dbt_project.yml``; :meth:`PublishParams.from_vars` reads
+that file with the run's vars on top, so one config surface serves dbt models
+and lists alike.  There are no defaults in code: a var missing from the project
+fails naming it, and a known var with a wrong shape fails loudly.
 
 Priority (documented here because reps and managers ask "why is this first?"):
 
     priority_score = action weight + tier weight + min(overdue days, overdue cap)
 
-with the defaults below, action classes never overlap (largest tier weight + cap
+with the weights of ``dbt_project.yml``, action classes never overlap (largest tier weight + cap
 = 89 < 100 = the smallest gap between action weights), so a win-back call always
 ranks above a scheduled callback, which ranks above onboarding, upsell and
 routine follow-ups; within a class tiers never overlap either (tier gap 30 > cap
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -73,55 +74,40 @@ def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
 
 @dataclass(frozen=True)
 class PublishParams:
-    """Thresholds of the lists; defaults follow SPEC §2.  Build with :meth:`from_vars`."""
+    """Thresholds of the lists.  No defaults here: every value is a var in
+    ``dbt_project.yml`` (documented there); build with :meth:`from_vars`."""
 
     #: Days after the last follow-up when a lead is due again, per lead tier.
-    cadence_days: Mapping[str, int] = field(
-        default_factory=lambda: _frozen({"A": 3, "B": 7, "C": 14})
-    )
+    cadence_days: Mapping[str, int]
     #: Share of active reps in the top / middle / bottom tier (271).
-    rep_tier_split: tuple[float, float, float] = (0.2, 0.7, 0.1)
+    rep_tier_split: tuple[float, float, float]
     #: Lead tier -> rep tier, used only when a lead must be (re)assigned.
-    tier_match: Mapping[str, str] = field(
-        default_factory=lambda: _frozen({"A": "top", "B": "middle", "C": "bottom"})
-    )
+    tier_match: Mapping[str, str]
     #: Trailing window of the rep conversion rate that ranks reps.
-    rep_conversion_window_days: int = 90
+    rep_conversion_window_days: int
     #: Nobody contacted in the last N days (unless a rep scheduled a callback).
-    cooldown_days: int = 2
+    cooldown_days: int
     #: A new signup still inactive D-max..D-min days after signing up -> onboarding call.
-    onboarding_min_days: int = 3
-    onboarding_max_days: int = 6
+    onboarding_min_days: int
+    onboarding_max_days: int
     #: A lifecycle transition stays actionable for this many days (until followed up).
-    trigger_window_days: int = 7
+    trigger_window_days: int
     #: Hold the day when more than this share of users turned dormant/churned on D.
-    churn_hold_share: float = 0.2
+    churn_hold_share: float
     #: Lead statuses that get only triggered actions (plus any lead with a paid contract).
-    customer_statuses: tuple[str, ...] = ("signed",)
+    customer_statuses: tuple[str, ...]
     #: Priority weights (see module docstring).
-    action_weights: Mapping[str, int] = field(
-        default_factory=lambda: _frozen(
-            {
-                "winback_call": 400,
-                "scheduled_callback": 300,
-                "onboarding_call": 200,
-                "upsell": 100,
-                "routine_followup": 0,
-            }
-        )
-    )
-    tier_weights: Mapping[str, int] = field(
-        default_factory=lambda: _frozen({"A": 60, "B": 30, "C": 0})
-    )
-    overdue_cap_days: int = 29
+    action_weights: Mapping[str, int]
+    tier_weights: Mapping[str, int]
+    overdue_cap_days: int
     #: Capacity of a rep whose CRM ``daily_capacity`` is missing or unreadable (a real CRM
     #: often leaves it empty; 0 would silently give that rep no list at all).
-    default_daily_capacity: int = 20
+    default_daily_capacity: int
     #: Lists are e-mailed only while D is at most this many days old (today - D, in the
     #: business time zone); an older date is a backfill: files and log, no e-mail.
-    send_max_age_days: int = 1
+    send_max_age_days: int
     #: Business time zone: ``next_followup_at`` (UTC) -> business date.
-    timezone: str = "Asia/Shanghai"
+    timezone: str
 
     #: dbt var name -> field name (the names a data engineer sets in dbt_project.yml).
     VAR_NAMES = MappingProxyType(
@@ -184,15 +170,22 @@ class PublishParams:
     def from_vars(
         cls, dbt_vars: Mapping[str, Any] | None = None, **overrides: Any
     ) -> PublishParams:
-        """Params from dbt vars (unknown vars ignored), then keyword overrides by field name."""
-        kwargs: dict[str, Any] = {}
-        for var, name in cls.VAR_NAMES.items():
-            if dbt_vars and var in dbt_vars and dbt_vars[var] is not None:
-                kwargs[name] = dbt_vars[var]
+        """Params from ``dbt_project.yml`` vars, then ``dbt_vars`` (a run's vars; names the
+        lists do not use are ignored), then keyword overrides by field name."""
+        from userops.config import project_vars
+
+        values = {**project_vars(), **dict(dbt_vars or {})}
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(overrides) - names
         if unknown:
             raise ValueError(f"unknown publish params: {sorted(unknown)}")
+        kwargs: dict[str, Any] = {}
+        for var, name in cls.VAR_NAMES.items():
+            if name in overrides:
+                continue
+            if values.get(var) is None:
+                raise ValueError(f"dbt var {var} is not set (dbt_project.yml vars)")
+            kwargs[name] = values[var]
         kwargs.update(overrides)
         return cls(**kwargs)
 

@@ -318,7 +318,7 @@ def publish_day(
     ``today`` is the calendar date of the morning being served (default: the clock in
     the business time zone); it decides whether D is current or a backfill.
     """
-    params = params or PublishParams()
+    params = params or PublishParams.from_vars()
     today = today or business_today(params.timezone)
     age_days = (today - day).days
     backfill = age_days > params.send_max_age_days

@@ -3,20 +3,19 @@
 STYLE rule 6: business thresholds are dbt ``vars``, never literals in code.  The
 gate reads the same ``vars:`` block of ``dbt_project.yml`` that dbt reads, with
 the run's overrides (``USEROPS_DBT_VARS`` merged by the pipeline) on top, so a
-threshold is changed in one place for every tool.  The defaults below only
-apply while a var is absent from the project.
+threshold is changed in one place for every tool.  There are no defaults in
+code: a var missing from the project is a configuration error naming it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import yaml
+from userops.config import project_vars
 
-from userops.config import DBT_PROJECT_DIR
+__all__ = ["QualityThresholds", "load_thresholds", "project_vars"]
 
 
 @dataclass(frozen=True)
@@ -25,29 +24,28 @@ class QualityThresholds:
 
     #: ``quality_occurred_at_future_tolerance_hours``: how far past the end of the
     #: business day a device clock may put ``occurred_at`` before we warn.
-    occurred_at_future_tolerance_hours: float = 24.0
+    occurred_at_future_tolerance_hours: float
     #: ``quality_row_count_tolerance``: allowed relative change of a suite's row
     #: count against its previous successful run (0.5 = +-50 %).
-    row_count_tolerance: float = 0.5
+    row_count_tolerance: float
     #: ``quality_max_quarantine_rate``: share of event lines read that may be
     #: quarantined before we warn.
-    max_quarantine_rate: float = 0.01
+    max_quarantine_rate: float
 
     @classmethod
     def from_vars(cls, values: Mapping[str, Any]) -> QualityThresholds:
-        """Thresholds from dbt vars (missing vars keep their defaults)."""
-        default = cls()
+        """Thresholds from dbt vars; each ``quality_<field>`` var must be set."""
 
-        def pick(name: str, current: float) -> float:
+        def pick(name: str) -> float:
             value = values.get(f"quality_{name}")
-            return current if value is None else float(value)
+            if value is None:
+                raise ValueError(f"dbt var quality_{name} is not set (dbt_project.yml vars)")
+            return float(value)
 
         out = cls(
-            occurred_at_future_tolerance_hours=pick(
-                "occurred_at_future_tolerance_hours", default.occurred_at_future_tolerance_hours
-            ),
-            row_count_tolerance=pick("row_count_tolerance", default.row_count_tolerance),
-            max_quarantine_rate=pick("max_quarantine_rate", default.max_quarantine_rate),
+            occurred_at_future_tolerance_hours=pick("occurred_at_future_tolerance_hours"),
+            row_count_tolerance=pick("row_count_tolerance"),
+            max_quarantine_rate=pick("max_quarantine_rate"),
         )
         if out.occurred_at_future_tolerance_hours < 0:
             raise ValueError("quality_occurred_at_future_tolerance_hours must be >= 0")
@@ -56,16 +54,6 @@ class QualityThresholds:
         if not 0 <= out.max_quarantine_rate <= 1:
             raise ValueError("quality_max_quarantine_rate must be within [0, 1]")
         return out
-
-
-def project_vars(project_dir: Path = DBT_PROJECT_DIR) -> dict[str, Any]:
-    """The ``vars:`` mapping of ``dbt_project.yml`` (empty if the file has none)."""
-    path = project_dir / "dbt_project.yml"
-    if not path.exists():
-        return {}
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    values = data.get("vars") or {}
-    return dict(values) if isinstance(values, Mapping) else {}
 
 
 def load_thresholds(overrides: Mapping[str, Any] | None = None) -> QualityThresholds:

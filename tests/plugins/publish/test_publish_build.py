@@ -9,7 +9,7 @@ from publish_world import D, World, days_ago
 from userops.publish.build import LIST_COLUMNS, _split_sizes, build_lists
 from userops.publish.rules import PublishParams
 
-P = PublishParams()
+P = PublishParams.from_vars()
 
 
 def lists(world: World, params: PublishParams = P):
@@ -36,7 +36,7 @@ def test_params_from_dbt_vars_ignore_unknown_and_validate():
     with pytest.raises(ValueError, match="rep_tier_split"):
         PublishParams.from_vars({"rep_tier_split": [0.5, 0.6, 0.1]})
     with pytest.raises(ValueError, match="tier_match"):
-        PublishParams(tier_match={"A": "top", "B": "middle", "C": "nowhere"})
+        PublishParams.from_vars(tier_match={"A": "top", "B": "middle", "C": "nowhere"})
     with pytest.raises(ValueError, match="unknown"):
         PublishParams.from_vars({}, cadence=3)
 
@@ -111,7 +111,7 @@ def test_reassignment_spreads_load_and_falls_back_when_tier_is_full(world):
     assert got == {"C0": "R9", "C1": "R2", "C2": "R3", "C3": "R4"}
     assert result.reps.set_index("rep_id")["rows"].max() == 1
     # a custom matrix sends C leads to the top tier first
-    m = PublishParams(tier_match={"A": "top", "B": "middle", "C": "top"})
+    m = PublishParams.from_vars(tier_match={"A": "top", "B": "middle", "C": "top"})
     got = dict(zip(*[lists(world, m).rows[c] for c in ("lead_id", "rep_id")], strict=True))
     assert got["C0"] == "R0" and got["C1"] == "R1"
 
@@ -135,7 +135,7 @@ def test_capacity_is_never_exceeded_and_cuts_are_counted(world):
 def test_zero_capacity_means_no_list_and_missing_capacity_takes_the_default(world):
     world.rep("R1", capacity=0).rep("R2", capacity=None)
     world.lead("L1", "R1").lead("L2", "R2").lead("L3", "R2")
-    result = lists(world, PublishParams(default_daily_capacity=1))
+    result = lists(world, PublishParams.from_vars(default_daily_capacity=1))
     assert result.rows["lead_id"].tolist() == ["L2"]
     assert result.reps.set_index("rep_id")["backlog"].to_dict() == {"R1": 1, "R2": 1}
     assert result.reps.set_index("rep_id")["daily_capacity"].to_dict() == {"R1": 0, "R2": 1}
@@ -215,7 +215,7 @@ def test_cooldown(world):
     world.rep("R1")
     world.lead("L1", "R1", tier="A").followup("L1", days_ago(1))
     world.lead("L2", "R1", tier="A").followup("L2", days_ago(2))
-    fast = PublishParams(cadence_days={"A": 1, "B": 7, "C": 14})
+    fast = PublishParams.from_vars(cadence_days={"A": 1, "B": 7, "C": 14})
     assert set(by_lead(world, fast)) == {"L2"}  # L1 contacted yesterday: cooling down
     assert set(
         by_lead(world, PublishParams.from_vars({}, cadence_days=fast.cadence_days, cooldown_days=0))
@@ -270,7 +270,7 @@ def test_trigger_lasts_the_window_until_someone_calls(world):
     assert by_lead(world)["W"]["reason_code"] == "important_turned_dormant"
     world.followup("W", days_ago(2))  # called on the transition day: done (and past cooldown)
     assert by_lead(world) == {}
-    assert by_lead(world, PublishParams(trigger_window_days=2)) == {}
+    assert by_lead(world, PublishParams.from_vars(trigger_window_days=2)) == {}
 
 
 def test_onboarding_trigger_for_inactive_new_signups(world):
@@ -414,3 +414,34 @@ def test_churn_share(world):
     world.stage("U8", D, "dormant", "growth").stage("U9", D, "churned", "dormant")
     world.stage("U7", days_ago(1), "dormant", "growth")  # yesterday does not count
     assert lists(world.rep("R1")).churn_share == pytest.approx(2 / 10)
+
+
+def test_a_var_set_in_dbt_project_yml_changes_the_list(world, tmp_path, monkeypatch):
+    """The one config surface: edit dbt_project.yml, and the run's params (read the way
+    the publish step reads them) and so the list follow."""
+    import userops.config
+    from userops.config import DBT_PROJECT_DIR, load_settings
+    from userops.pipeline import dbt_vars_for
+    from userops.windows import BusinessDay
+
+    world.rep("R1").lead("L1", "R1", tier="B").followup("L1", days_ago(4))
+    settings = load_settings({"USEROPS_DATA_DIR": str(tmp_path)})
+    day = BusinessDay(D, settings.timezone)
+
+    def listed() -> set[str]:
+        return set(by_lead(world, PublishParams.from_vars(dbt_vars_for(day, settings))))
+
+    assert listed() == set()  # B is due 7 days after its last follow-up
+    text = (DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8")
+    assert "followup_cadence_days: {A: 3, B: 7, C: 14}" in text
+    edited = tmp_path / "project"
+    edited.mkdir()
+    (edited / "dbt_project.yml").write_text(
+        text.replace(
+            "followup_cadence_days: {A: 3, B: 7, C: 14}",
+            "followup_cadence_days: {A: 3, B: 4, C: 14}",
+        ),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(userops.config, "DBT_PROJECT_DIR", edited)
+    assert listed() == {"L1"}

@@ -98,14 +98,14 @@ def test_body_without_a_previous_list_has_no_diff_line():
 
 # -- pure log helpers ----------------------------------------------------------------------
 def _build(world: World) -> BuildResult:
-    return build_lists(world.inputs(), D, PublishParams())
+    return build_lists(world.inputs(), D, PublishParams.from_vars())
 
 
 def test_holds_from_flags_capacity_emptiness_and_churn():
     world = World().rep("R1").lead("L1", "R1")
     world.stage("U1", D, "growth", "growth")
     ok = _build(world)
-    p = PublishParams()
+    p = PublishParams.from_vars()
     assert evaluate_holds(ok, p, validation_passed=True, sources_fresh=True) == []
     codes = [h.code for h in evaluate_holds(ok, p, validation_passed=False, sources_fresh=False)]
     assert codes == ["sources_stale", "validation_failed"]
@@ -125,7 +125,7 @@ def test_holds_from_flags_capacity_emptiness_and_churn():
     holds = evaluate_holds(empty, p, validation_passed=True, sources_fresh=True)
     assert [h.code for h in holds] == ["all_lists_empty"]
     churn_only = BuildResult(D, ok.rows, ok.reps, 0, 0, 0.5)
-    lax = PublishParams(churn_hold_share=0.6)
+    lax = PublishParams.from_vars(churn_hold_share=0.6)
     assert evaluate_holds(churn_only, lax, validation_passed=True, sources_fresh=True) == []
 
 

@@ -32,7 +32,7 @@ def _world() -> World:
 
 
 def _rows(rep_id: str):
-    return build_lists(_world().inputs(), D, PublishParams()).rep_rows(rep_id)
+    return build_lists(_world().inputs(), D, PublishParams.from_vars()).rep_rows(rep_id)
 
 
 def test_csv_is_utf8_with_bom_and_byte_identical_across_builds():

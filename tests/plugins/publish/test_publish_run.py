@@ -51,7 +51,7 @@ def smtp_for(port: int) -> SmtpSettings:
 def publish(target, out, port, day=D, **kw):
     kw.setdefault("alert_recipients", [OPS])
     kw.setdefault("today", day + timedelta(days=1))  # the morning after D: lists are current
-    return publish_day(target, day, out, PublishParams(), smtp_for(port), **kw)
+    return publish_day(target, day, out, PublishParams.from_vars(), smtp_for(port), **kw)
 
 
 def load(target, world: World) -> None:
@@ -259,7 +259,7 @@ def test_backfill_ignores_rows_after_the_day_and_refuses_marts_of_another_day(
 ):
     _, port = smtp_server
     world = day_world()
-    expected = build_lists(world.inputs(), D, PublishParams()).rows
+    expected = build_lists(world.inputs(), D, PublishParams.from_vars()).rows
     world.followup("L1", D + timedelta(days=1))  # in staging, but after D
     world.contract("L2", D + timedelta(days=2))
     load(duckdb_target, world)

@@ -15,7 +15,10 @@ from userops.quality.thresholds import QualityThresholds
 from userops.warehouse import Warehouse
 from userops.windows import BusinessDay
 
-LIMITS = QualityThresholds()  # fixed defaults: the tests do not depend on dbt_project.yml
+#: Fixed values: the tests do not depend on what dbt_project.yml holds.
+LIMITS = QualityThresholds(
+    occurred_at_future_tolerance_hours=24, row_count_tolerance=0.5, max_quarantine_rate=0.01
+)
 
 
 def stored(target, day: BusinessDay = DAY) -> pd.DataFrame:

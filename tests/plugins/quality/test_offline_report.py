@@ -35,7 +35,7 @@ from userops.quality.offline_report import (
 )
 from userops.quality.results import ExpectationOutcome
 from userops.quality.suites import SUITE_NAMES
-from userops.quality.thresholds import QualityThresholds
+from userops.quality.thresholds import load_thresholds
 from userops.report import print_summary
 from userops.warehouse import Warehouse
 from userops.windows import BusinessDay
@@ -74,7 +74,7 @@ def gate_run(tmp_path_factory) -> GateRun:
 
     output_dir = tmp / "out"
     with pytest.raises(QualityGateFailed) as caught:
-        run_quality_gate(target, DAY, output_dir, "run-offline", thresholds=QualityThresholds())
+        run_quality_gate(target, DAY, output_dir, "run-offline", thresholds=load_thresholds())
     result = caught.value.result
     assert result.report_path is not None
     return GateRun(

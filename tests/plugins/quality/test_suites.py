@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -22,6 +23,9 @@ from userops.quality.suites import (
 from userops.quality.thresholds import QualityThresholds, load_thresholds, project_vars
 
 CRIT, WARN = "critical", "warning"
+LIMITS = QualityThresholds(
+    occurred_at_future_tolerance_hours=24, row_count_tolerance=0.5, max_quarantine_rate=0.01
+)
 END = DAY.end_utc.replace(tzinfo=None)
 
 
@@ -33,7 +37,7 @@ def runner():
 
 
 def failures(runner, name: str, frame: pd.DataFrame, **params) -> set[tuple[str, str | None, str]]:
-    values = suite_parameters(DAY, QualityThresholds(), **params)
+    values = suite_parameters(DAY, LIMITS, **params)
     validation = runner.validate(name, normalise_frame(frame), values)
     return {
         (o.expectation, o.column_name, o.severity)
@@ -150,7 +154,7 @@ def test_row_count_bounds():
 
 
 def test_suite_parameters_follow_the_business_day():
-    p = suite_parameters(DAY, QualityThresholds(occurred_at_future_tolerance_hours=6))
+    p = suite_parameters(DAY, replace(LIMITS, occurred_at_future_tolerance_hours=6))
     assert p["window_start_utc"] == datetime(2026, 2, 28, 16)
     assert p["partitions_start_utc"] == datetime(2026, 2, 28)
     assert p["partitions_end_utc"] == datetime(2026, 3, 2)
@@ -177,13 +181,23 @@ def test_thresholds_from_vars(tmp_path):
     )
     assert project_vars(tmp_path) == {"quality_row_count_tolerance": 0.2}
     t = QualityThresholds.from_vars(
-        {**project_vars(tmp_path), "quality_max_quarantine_rate": "0.05"}
+        {
+            **project_vars(tmp_path),
+            "quality_max_quarantine_rate": "0.05",
+            "quality_occurred_at_future_tolerance_hours": 6,
+        }
     )
     assert (t.row_count_tolerance, t.max_quarantine_rate) == (0.2, 0.05)
-    assert t.occurred_at_future_tolerance_hours == 24  # default when the var is absent
+    assert t.occurred_at_future_tolerance_hours == 6
+    # no default in code: a var missing from the project is named
+    with pytest.raises(ValueError, match="quality_occurred_at_future_tolerance_hours is not set"):
+        QualityThresholds.from_vars(project_vars(tmp_path))
+    # the project's own file declares every one, and a run's override wins
+    declared = project_vars()
+    assert load_thresholds().row_count_tolerance == declared["quality_row_count_tolerance"]
     assert load_thresholds({"quality_row_count_tolerance": 1}).row_count_tolerance == 1
     with pytest.raises(ValueError, match="quarantine"):
-        QualityThresholds.from_vars({"quality_max_quarantine_rate": 2})
+        QualityThresholds.from_vars({**declared, "quality_max_quarantine_rate": 2})
 
 
 def test_normalise_frame_gives_both_warehouses_the_same_dtypes():
