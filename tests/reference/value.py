@@ -163,12 +163,23 @@ def quintile_buckets(n: int, buckets: int = 5) -> list[int]:
 
 
 def _scores(values: dict[str, Any], best: Literal["highest", "lowest"]) -> dict[str, int]:
-    """Quintile score per user, 5 = best; equal values are ordered by user_id (ascending)."""
+    """Quintile score per user, 5 = best; equal values get equal scores.
+
+    Users are ordered by value then user_id and bucketed as ``ntile``; every user of
+    a group of equal values then takes the bucket of the group's middle position
+    (the lower middle, 1-based ``(first + last) // 2``, for an even group)."""
     if best == "highest":
         order = sorted(values, key=lambda u: (values[u], u))
     else:  # the largest values come first (bucket 1), e.g. recency in days
         order = sorted(values, key=lambda u: (-values[u], u))
-    return dict(zip(order, quintile_buckets(len(order)), strict=True))
+    buckets = quintile_buckets(len(order))
+    positions: dict[Any, list[int]] = {}
+    for position, user in enumerate(order, start=1):
+        positions.setdefault(values[user], []).append(position)
+    return {
+        user: buckets[(positions[values[user]][0] + positions[values[user]][-1]) // 2 - 1]
+        for user in order
+    }
 
 
 def _centre(values: Sequence[Any], method: str) -> Fraction:

@@ -62,14 +62,51 @@ measured as (
 
 ),
 
-scored as (
+positioned as (
 
-    -- quintiles, 5 = best; ties broken by user_id so reruns give the same scores
+    -- quintile of each row position (ntile(5), 5 = best), positions ordered by the
+    -- value and then user_id so that reruns give the same positions
     select
         *,
-        cast(ntile(5) over (order by recency_days desc, user_id asc) as integer) as r_score,
-        cast(ntile(5) over (order by frequency asc, user_id asc) as integer) as f_score,
-        cast(ntile(5) over (order by monetary_cny asc, user_id asc) as integer) as m_score,
+        cast(ntile(5) over (order by recency_days desc, user_id asc) as integer) as r_bucket,
+        cast(ntile(5) over (order by frequency asc, user_id asc) as integer) as f_bucket,
+        cast(ntile(5) over (order by monetary_cny asc, user_id asc) as integer) as m_bucket,
+        row_number() over (order by recency_days desc, user_id asc) as r_position,
+        row_number() over (order by frequency asc, user_id asc) as f_position,
+        row_number() over (order by monetary_cny asc, user_id asc) as m_position
+    from measured
+
+),
+
+tie_groups as (
+
+    -- the middle position of each group of equal values (the lower middle for an
+    -- even group: an exact integer half on both engines)
+    select
+        *,
+        {{ marts_value_tie_middle('r_position', 'recency_days') }} as r_middle,
+        {{ marts_value_tie_middle('f_position', 'frequency') }} as f_middle,
+        {{ marts_value_tie_middle('m_position', 'monetary_cny') }} as m_middle
+    from positioned
+
+),
+
+scored as (
+
+    -- equal values get equal scores: every user of a tie group gets the quintile of
+    -- the group's middle position (without ties this is plain ntile(5))
+    select
+        user_id,
+        last_order_date,
+        recency_days,
+        frequency,
+        monetary_cny,
+        max(case when r_position = r_middle then r_bucket end)
+            over (partition by recency_days) as r_score,
+        max(case when f_position = f_middle then f_bucket end)
+            over (partition by frequency) as f_score,
+        max(case when m_position = m_middle then m_bucket end)
+            over (partition by monetary_cny) as m_score,
         count(*) over () as scored_users,
         sum(recency_days) over () as recency_total,
         sum(frequency) over () as frequency_total,
@@ -77,7 +114,7 @@ scored as (
         row_number() over (order by recency_days, user_id) as recency_position,
         row_number() over (order by frequency, user_id) as frequency_position,
         row_number() over (order by monetary_cny, user_id) as monetary_position
-    from measured
+    from tie_groups
 
 ),
 
