@@ -62,6 +62,7 @@ VALUE_MODELS = (
     "lead_scores",
     "users",
     "user_tags",
+    "rep_performance",
 )
 FULL_BUILD = ["build", "--indirect-selection", "cautious", "--select"] + [
     f"+{m}" for m in VALUE_MODELS

@@ -52,16 +52,17 @@
     end
 {%- endmacro %}
 
-{#- Lead tier shares from var('tier_splits') = [A, B, C]: three numbers >= 0 that
-    sum to 1. Returned as their literal text so the SQL compares exact decimals. -#}
-{% macro marts_value_tier_splits() -%}
-    {%- set splits = var('tier_splits') -%}
+{#- Tier shares from a var (default tier_splits = [A, B, C]; rep_tier_split = [top,
+    middle, bottom]): three numbers >= 0 that sum to 1. Returned as their literal
+    text so the SQL compares exact decimals. -#}
+{% macro marts_value_tier_splits(var_name='tier_splits') -%}
+    {%- set splits = var(var_name) -%}
     {%- if splits is string or splits | length != 3 -%}
-        {{ exceptions.raise_compiler_error("var('tier_splits') must be [share_A, share_B, share_C], got: " ~ splits) }}
+        {{ exceptions.raise_compiler_error("var('" ~ var_name ~ "') must be [share_1, share_2, share_3], got: " ~ splits) }}
     {%- endif -%}
     {%- set total = splits[0] + splits[1] + splits[2] -%}
     {%- if splits | select('lt', 0) | list | length > 0 or (total - 1) | abs > 0.000001 -%}
-        {{ exceptions.raise_compiler_error("var('tier_splits') shares must be >= 0 and sum to 1, got: " ~ splits) }}
+        {{ exceptions.raise_compiler_error("var('" ~ var_name ~ "') shares must be >= 0 and sum to 1, got: " ~ splits) }}
     {%- endif -%}
     {{ return(splits | map('string') | list) }}
 {%- endmacro %}

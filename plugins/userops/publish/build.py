@@ -8,7 +8,9 @@ holding "too much" history cannot leak the future into a past list.
 
 Steps (SPEC §2 "271 tiering and matching", "Follow-up cadence"):
 
-1. :func:`rank_reps` -- active reps ranked by trailing conversion, split 20/70/10.
+1. :func:`active_reps` -- active reps in rank order, with their 271 tier and capacity
+   as dbt computed them (``marts.rep_performance_history`` of D: trailing conversion,
+   rank, tier; documented in ``models/marts/sales/_sales__models.yml``).
 2. :func:`due_items` -- cadence, rep-scheduled callbacks, cooldown and the
    triggered actions (win-back, onboarding, upsell), one or more per lead.
    Who gets what: deleted, unscored and not-yet-created leads nothing; lost leads
@@ -29,7 +31,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from math import floor
 
 import pandas as pd
 
@@ -70,7 +71,10 @@ LIST_COLUMNS: Mapping[str, str] = {
 
 #: Columns each input frame must have (a subset of the documented tables).
 REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
-    "reps": ("rep_id", "rep_name", "rep_email", "is_active", "daily_capacity"),
+    "reps": (
+        "rep_id", "rep_name", "rep_email", "is_active", "daily_capacity", "conversion_rate",
+        "converted_leads", "followed_up_leads", "rep_rank", "rep_tier",
+    ),
     "leads": (
         "lead_id", "company_name", "contact_name", "phone", "email", "user_id",
         "lead_status", "owner_rep_id", "created_date", "is_deleted",
@@ -93,7 +97,9 @@ _INACTIVE_STAGES = ("dormant", "churned")
 class PublishInputs:
     """The frames a list is built from, as of D (extra columns are ignored).
 
-    - ``reps``: ``staging.stg_crm__sales_reps``; ``leads``: ``staging.stg_crm__leads``;
+    - ``reps``: ``marts.rep_performance_history`` for D (rank, tier, capacity) with each
+      rep's ``rep_email`` from ``staging.stg_crm__sales_reps``;
+    - ``leads``: ``staging.stg_crm__leads``;
       ``followups``: ``staging.stg_crm__followups``; ``contracts``: ``staging.stg_crm__contracts``;
     - ``users``: ``marts.users`` for D; ``lead_scores``: ``marts.lead_scores`` for D;
     - ``lifecycle``: ``marts.user_lifecycle_daily`` rows of the last
@@ -125,7 +131,7 @@ class BuildResult:
     """Lists of one day: ``rows`` (all reps, :data:`LIST_COLUMNS`) and per-rep figures.
 
     ``reps`` holds every active rep (so a rep with nothing due still appears) with
-    rep_id, rep_name, rep_email, daily_capacity, conversion, converted_leads,
+    rep_id, rep_name, rep_email, daily_capacity, conversion_rate, converted_leads,
     followed_up_leads, rep_rank, rep_tier, rows (list length) and backlog (due items
     of the rep's own leads cut by capacity).  ``unassigned`` counts due items of
     orphaned leads no rep had room for; ``triggers_without_lead`` counts triggered
@@ -181,20 +187,12 @@ def _lookup(keys: pd.Series, values: pd.Series) -> list:
     return [None if pd.isna(v) else v for v in found.tolist()]
 
 
-def _split_sizes(n: int, split: tuple[float, float, float]) -> tuple[int, int, int]:
-    """Round-half-up sizes of the top and bottom tiers; the middle takes the rest."""
-    top = floor(n * split[0] + 0.5 + 1e-9)
-    bottom = min(floor(n * split[2] + 0.5 + 1e-9), n - top)
-    return top, n - top - bottom, bottom
-
-
 # -- inputs as of D ----------------------------------------------------------------------
 @dataclass(frozen=True)
 class _Prepared:
     day: pd.Timestamp
     reps: pd.DataFrame
     leads: pd.DataFrame  # live (not deleted, created by D) leads, with tier/flags/follow-up stats
-    all_leads: pd.DataFrame  # live leads, scored or not (ownership for rep conversion)
     followups: pd.DataFrame
     first_paid: pd.DataFrame  # lead_id, first_paid_date
     users: pd.DataFrame
@@ -207,11 +205,8 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
 
     reps = inputs.reps.copy()
     reps["rep_id"] = _ids(reps["rep_id"])
-    reps["is_active"] = _flag(reps["is_active"])
-    cap = pd.to_numeric(reps["daily_capacity"], errors="coerce").fillna(
-        params.default_daily_capacity
-    )
-    reps["daily_capacity"] = cap.clip(lower=0).astype(int)
+    if "as_of_date" in reps.columns:
+        reps = reps[_days(reps["as_of_date"]) == d]
     reps = reps.dropna(subset=["rep_id"]).drop_duplicates("rep_id", keep="last")
 
     leads = inputs.leads.copy()
@@ -289,39 +284,18 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
     life["as_of_date"] = _days(life["as_of_date"])
     life = life[life["as_of_date"] <= d]
 
-    return _Prepared(d, reps, scored, leads, fu, first_paid, users, life)
+    return _Prepared(d, reps, scored, fu, first_paid, users, life)
 
 
 # -- 1. reps -------------------------------------------------------------------------------
-def rank_reps(prep: _Prepared, params: PublishParams) -> pd.DataFrame:
-    """Active reps ranked by trailing conversion (ties -> rep_id), tiered top/middle/bottom.
-
-    conversion = owned leads whose first paid contract falls in [D-W+1, D] / owned
-    leads followed up in that window (0 when none was followed up).
-    """
-    d = prep.day
-    start = d - pd.Timedelta(days=params.rep_conversion_window_days - 1)
-    owned = prep.all_leads.dropna(subset=["owner_rep_id"])[["lead_id", "owner_rep_id"]]
-
-    paid = prep.first_paid[prep.first_paid["first_paid_date"].between(start, d)]
-    converted = owned[owned["lead_id"].isin(paid["lead_id"])].groupby("owner_rep_id").size()
-    fu_window = prep.followups[prep.followups["occurred_date"].between(start, d)]
-    followed = owned[owned["lead_id"].isin(fu_window["lead_id"])].groupby("owner_rep_id").size()
-
-    reps = prep.reps[prep.reps["is_active"]].copy()
-    reps["converted_leads"] = reps["rep_id"].map(converted).fillna(0).astype(int)
-    reps["followed_up_leads"] = reps["rep_id"].map(followed).fillna(0).astype(int)
-    reps["conversion"] = [
-        (c / f) if f > 0 else 0.0
-        for c, f in zip(reps["converted_leads"], reps["followed_up_leads"], strict=True)
-    ]
-    reps = reps.sort_values(["conversion", "rep_id"], ascending=[False, True], kind="stable")
-    reps = reps.reset_index(drop=True)
-    reps["rep_rank"] = range(1, len(reps) + 1)
-    top, middle, bottom = _split_sizes(len(reps), params.rep_tier_split)
-    reps["rep_tier"] = ["top"] * top + ["middle"] * middle + ["bottom"] * bottom
+def active_reps(prep: _Prepared) -> pd.DataFrame:
+    """Active, tiered reps in rank order (rank, tier and capacity come from the mart)."""
+    reps = prep.reps[_flag(prep.reps["is_active"]) & prep.reps["rep_tier"].notna()].copy()
+    reps["daily_capacity"] = pd.to_numeric(reps["daily_capacity"]).astype(int)
+    reps["rep_rank"] = pd.to_numeric(reps["rep_rank"]).astype(int)
+    reps = reps.sort_values(["rep_rank", "rep_id"], kind="stable").reset_index(drop=True)
     cols = [
-        "rep_id", "rep_name", "rep_email", "daily_capacity", "conversion", "converted_leads",
+        "rep_id", "rep_name", "rep_email", "daily_capacity", "conversion_rate", "converted_leads",
         "followed_up_leads", "rep_rank", "rep_tier",
     ]  # fmt: skip
     return reps[cols]
@@ -609,7 +583,7 @@ def churn_share(lifecycle: pd.DataFrame, day: date) -> float:
 def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> BuildResult:
     """All reps' lists for business day ``day`` (see the module docstring)."""
     prep = _prepare(inputs, day, params)
-    reps = rank_reps(prep, params)
+    reps = active_reps(prep)
     items, without_lead = due_items(prep, params)
     collapsed = collapse_items(items, prep, params)
     owners = prep.leads.set_index("lead_id")["owner_rep_id"]

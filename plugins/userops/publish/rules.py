@@ -79,12 +79,8 @@ class PublishParams:
 
     #: Days after the last follow-up when a lead is due again, per lead tier.
     cadence_days: Mapping[str, int]
-    #: Share of active reps in the top / middle / bottom tier (271).
-    rep_tier_split: tuple[float, float, float]
     #: Lead tier -> rep tier, used only when a lead must be (re)assigned.
     tier_match: Mapping[str, str]
-    #: Trailing window of the rep conversion rate that ranks reps.
-    rep_conversion_window_days: int
     #: Nobody contacted in the last N days (unless a rep scheduled a callback).
     cooldown_days: int
     #: A new signup still inactive D-max..D-min days after signing up -> onboarding call.
@@ -100,9 +96,6 @@ class PublishParams:
     action_weights: Mapping[str, int]
     tier_weights: Mapping[str, int]
     overdue_cap_days: int
-    #: Capacity of a rep whose CRM ``daily_capacity`` is missing or unreadable (a real CRM
-    #: often leaves it empty; 0 would silently give that rep no list at all).
-    default_daily_capacity: int
     #: Lists are e-mailed only while D is at most this many days old (today - D, in the
     #: business time zone); an older date is a backfill: files and log, no e-mail.
     send_max_age_days: int
@@ -113,9 +106,7 @@ class PublishParams:
     VAR_NAMES = MappingProxyType(
         {
             "followup_cadence_days": "cadence_days",
-            "rep_tier_split": "rep_tier_split",
             "rep_tier_match": "tier_match",
-            "rep_conversion_window_days": "rep_conversion_window_days",
             "followup_cooldown_days": "cooldown_days",
             "onboarding_min_days": "onboarding_min_days",
             "onboarding_max_days": "onboarding_max_days",
@@ -125,7 +116,6 @@ class PublishParams:
             "outreach_action_weights": "action_weights",
             "outreach_tier_weights": "tier_weights",
             "outreach_overdue_cap_days": "overdue_cap_days",
-            "outreach_default_daily_capacity": "default_daily_capacity",
             "publish_send_max_age_days": "send_max_age_days",
             "business_timezone": "timezone",
         }
@@ -138,13 +128,8 @@ class PublishParams:
         set_(self, "tier_match", _frozen({k: str(v) for k, v in self.tier_match.items()}))
         set_(self, "action_weights", _frozen({k: int(v) for k, v in self.action_weights.items()}))
         set_(self, "tier_weights", _frozen({k: int(v) for k, v in self.tier_weights.items()}))
-        set_(self, "rep_tier_split", tuple(float(x) for x in self.rep_tier_split))
         set_(self, "customer_statuses", tuple(str(s) for s in self.customer_statuses))
         problems = []
-        if len(self.rep_tier_split) != 3 or abs(sum(self.rep_tier_split) - 1) > 1e-6:
-            problems.append(f"rep_tier_split must be 3 shares summing to 1: {self.rep_tier_split}")
-        if any(x < 0 for x in self.rep_tier_split):
-            problems.append("rep_tier_split shares must be >= 0")
         for tier in LEAD_TIERS:
             if tier not in self.cadence_days:
                 problems.append(f"cadence_days misses tier {tier}")
@@ -157,8 +142,8 @@ class PublishParams:
             problems.append(f"action_weights misses {sorted(missing)}")
         if not 0 <= self.onboarding_min_days <= self.onboarding_max_days:
             problems.append("need 0 <= onboarding_min_days <= onboarding_max_days")
-        if self.trigger_window_days < 1 or self.rep_conversion_window_days < 1:
-            problems.append("trigger_window_days and rep_conversion_window_days must be >= 1")
+        if self.trigger_window_days < 1:
+            problems.append("trigger_window_days must be >= 1")
         if self.send_max_age_days < 0:
             problems.append("send_max_age_days must be >= 0")
         if self.cooldown_days < 0 or self.overdue_cap_days < 0:

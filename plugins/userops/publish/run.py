@@ -73,8 +73,12 @@ class InputsNotAsOfError(RuntimeError):
 
 # -- reading -------------------------------------------------------------------------------
 _QUERIES = {
-    "reps": "select rep_id, rep_name, rep_email, is_active, daily_capacity "
-    "from staging.stg_crm__sales_reps",
+    "reps": "select perf.as_of_date, perf.rep_id, perf.rep_name, reps.rep_email, "
+    "perf.is_active, perf.daily_capacity, perf.conversion_rate, perf.converted_leads, "
+    "perf.followed_up_leads, perf.rep_rank, perf.rep_tier "
+    "from marts.rep_performance_history as perf "
+    "left join staging.stg_crm__sales_reps as reps on perf.rep_id = reps.rep_id "
+    "where perf.as_of_date = {p}",
     "leads": "select lead_id, company_name, contact_name, phone, email, user_id, lead_status, "
     "owner_rep_id, created_date, is_deleted from staging.stg_crm__leads",
     "followups": "select followup_id, lead_id, rep_id, next_followup_at, occurred_at, "
@@ -91,6 +95,15 @@ _QUERIES = {
 }
 
 
+#: Histories the lists read D's snapshot of; each must hold D once it holds anything.
+_AS_OF_TABLES = (
+    "marts.users_history",
+    "marts.lead_scores_history",
+    "marts.user_lifecycle_daily",
+    "marts.rep_performance_history",
+)
+
+
 def _check_as_of(wh: Warehouse, table: str, day: date) -> None:
     p = wh.param
     total, on_day = wh.fetchall(
@@ -105,10 +118,11 @@ def _check_as_of(wh: Warehouse, table: str, day: date) -> None:
 def read_inputs(wh: Warehouse, day: date, params: PublishParams) -> PublishInputs:
     """Staging and marts as of ``day`` (marts must have been built for ``day``): the
     snapshot histories, so a backfill publishes its own day, not the latest one."""
-    for table in ("marts.users_history", "marts.lead_scores_history", "marts.user_lifecycle_daily"):
+    for table in _AS_OF_TABLES:
         _check_as_of(wh, table, day)
     p = wh.param
     args: dict[str, list[Any]] = {
+        "reps": [day],
         "followups": [day],
         "contracts": [day],
         "users": [day],

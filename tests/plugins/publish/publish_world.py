@@ -68,7 +68,16 @@ TABLES: dict[str, dict[str, str]] = {
         "source_channel": "varchar", "score": "double precision", "lead_tier": "varchar",
         "as_of_date": "date",
     },
+    "marts.rep_performance_history": {
+        "as_of_date": "date", "rep_id": "varchar", "rep_name": "varchar", "is_active": "boolean",
+        "daily_capacity": "integer", "followed_up_leads": "integer", "converted_leads": "integer",
+        "conversion_rate": "double precision", "rep_rank": "integer", "rep_tier": "varchar",
+    },
 }  # fmt: skip
+
+#: Default 271 tiers of the world's active reps by position, when a test names none
+#: (the real rule is dbt's rep_performance_history, unit-tested there): 10 reps -> 2/7/1.
+_DEFAULT_TOP_SHARE, _DEFAULT_BOTTOM_SHARE = 0.2, 0.1
 
 
 def _utc(day: date, hour: int = 10) -> datetime:
@@ -90,8 +99,17 @@ class World:
     scores: list[dict[str, Any]] = field(default_factory=list)
 
     def rep(
-        self, rep_id: str, *, active: bool = True, capacity: int | None = 10, **kw: Any
+        self,
+        rep_id: str,
+        *,
+        active: bool = True,
+        capacity: int | None = 10,
+        tier: str | None = None,
+        **kw: Any,
     ) -> World:
+        """A rep; active reps rank in the order they are added (``tier`` overrides the
+        positional default tier).  ``capacity`` is the CRM value; the mart's copy is 20
+        when it is missing, as var outreach_default_daily_capacity says."""
         self.reps.append(
             {
                 "rep_id": rep_id,
@@ -99,9 +117,40 @@ class World:
                 "rep_email": kw.get("email", f"{rep_id.lower()}@example.com"),
                 "team": "east", "region": "华东", "hired_at": datetime(2023, 1, 1),
                 "is_active": active, "daily_capacity": capacity, "updated_at": datetime(2024, 1, 1),
+                "_tier": tier,
             }
         )  # fmt: skip
         return self
+
+    def rep_performance(self) -> list[dict[str, Any]]:
+        """Rows of marts.rep_performance_history for the world's day."""
+        active = [r for r in self.reps if r["is_active"]]
+        n = len(active)
+        top = int(n * _DEFAULT_TOP_SHARE + 0.5)
+        bottom = min(int(n * _DEFAULT_BOTTOM_SHARE + 0.5), n - top)
+        rank = {r["rep_id"]: i for i, r in enumerate(active, start=1)}
+        rows = []
+        for r in self.reps:
+            k = rank.get(r["rep_id"])
+            default = (
+                None
+                if k is None
+                else "top"
+                if k <= top
+                else "bottom"
+                if k > n - bottom
+                else "middle"
+            )
+            capacity = 20 if r["daily_capacity"] is None else max(r["daily_capacity"], 0)
+            rows.append(
+                {
+                    "as_of_date": self.day, "rep_id": r["rep_id"], "rep_name": r["rep_name"],
+                    "is_active": bool(r["is_active"]), "daily_capacity": capacity,
+                    "followed_up_leads": 0, "converted_leads": 0, "conversion_rate": 0.0,
+                    "rep_rank": k, "rep_tier": (r["_tier"] or default) if k else None,
+                }
+            )  # fmt: skip
+        return rows
 
     def lead(
         self,
@@ -208,6 +257,7 @@ class World:
             "marts.users_history": self.users,
             "marts.user_lifecycle_daily": self.lifecycle,
             "marts.lead_scores_history": self.scores,
+            "marts.rep_performance_history": self.rep_performance(),
         }
         return {
             t: pd.DataFrame(rows, columns=list(TABLES[t])).astype(object)
@@ -217,7 +267,9 @@ class World:
     def inputs(self) -> PublishInputs:
         f = self.frames()
         return PublishInputs(
-            reps=f["staging.stg_crm__sales_reps"],
+            reps=f["marts.rep_performance_history"].merge(
+                f["staging.stg_crm__sales_reps"][["rep_id", "rep_email"]], on="rep_id", how="left"
+            ),
             leads=f["staging.stg_crm__leads"],
             followups=f["staging.stg_crm__followups"],
             contracts=f["staging.stg_crm__contracts"],

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from publish_world import D, World, days_ago
 
-from userops.publish.build import LIST_COLUMNS, _split_sizes, build_lists
+from userops.publish.build import LIST_COLUMNS, build_lists
 from userops.publish.rules import PublishParams
 
 P = PublishParams.from_vars()
@@ -28,13 +28,9 @@ def test_params_from_dbt_vars_ignore_unknown_and_validate():
         cooldown_days=1,
     )
     assert p.cadence_days == {"A": 2, "B": 5, "C": 10} and p.cooldown_days == 1
-    assert PublishParams.from_vars({"rep_tier_split": [0.3, 0.6, 0.1]}).rep_tier_split == (
-        0.3,
-        0.6,
-        0.1,
-    )
-    with pytest.raises(ValueError, match="rep_tier_split"):
-        PublishParams.from_vars({"rep_tier_split": [0.5, 0.6, 0.1]})
+    assert PublishParams.from_vars({"followup_cooldown_days": 5}).cooldown_days == 5
+    with pytest.raises(ValueError, match="onboarding_min_days"):
+        PublishParams.from_vars({"onboarding_min_days": 9, "onboarding_max_days": 3})
     with pytest.raises(ValueError, match="tier_match"):
         PublishParams.from_vars(tier_match={"A": "top", "B": "middle", "C": "nowhere"})
     with pytest.raises(ValueError, match="unknown"):
@@ -42,44 +38,20 @@ def test_params_from_dbt_vars_ignore_unknown_and_validate():
 
 
 # -- 271 -------------------------------------------------------------------------------
-@pytest.mark.parametrize(
-    ("n", "sizes"),
-    [
-        (10, (2, 7, 1)),
-        (20, (4, 14, 2)),
-        (5, (1, 3, 1)),
-        (3, (1, 2, 0)),
-        (1, (0, 1, 0)),
-        (0, (0, 0, 0)),
-    ],
-)
-def test_271_split_sizes(n, sizes):
-    assert _split_sizes(n, (0.2, 0.7, 0.1)) == sizes
-
-
-def test_reps_ranked_by_trailing_conversion_and_split_271(world):
-    # R00..R09 active, R99 inactive (never ranked). Rep Rk owns two followed-up leads;
-    # conversions: R03 2/2, R07 1/2, R05 1/2 (tie -> rep_id), the rest 0.
-    for i in range(10):
-        world.rep(f"R{i:02d}")
-        for j in range(2):
-            lead = f"L{i:02d}{j}"
-            world.lead(lead, f"R{i:02d}").followup(lead, days_ago(30))
-    world.rep("R99", active=False)
-    world.contract("L030", days_ago(10)).contract("L031", days_ago(89))
-    world.contract("L070", days_ago(0)).contract("L050", days_ago(5))
-    world.contract("L010", days_ago(90))  # outside the 90-day window
-    world.contract("L020", days_ago(3), status="cancelled")  # not paid
-    world.contract("L040", days_ago(3), amount=0)  # not paid
-    reps = lists(world).reps.set_index("rep_id")
-    assert "R99" not in reps.index
-    assert reps.loc["R03", "conversion"] == 1.0 and reps.loc["R05", "conversion"] == 0.5
-    ranked = reps.sort_values("rep_rank").index.tolist()
-    assert ranked[:3] == ["R03", "R05", "R07"]
-    assert ranked[3:] == ["R00", "R01", "R02", "R04", "R06", "R08", "R09"]
-    assert reps["rep_tier"].value_counts().to_dict() == {"top": 2, "middle": 7, "bottom": 1}
-    assert reps.loc[["R03", "R05"], "rep_tier"].tolist() == ["top", "top"]
-    assert reps.loc["R09", "rep_tier"] == "bottom"
+def test_reps_come_from_the_mart_in_rank_order(world):
+    # Rank, tier and capacity are dbt's (rep_performance_history, unit-tested there); the
+    # list keeps active tiered reps in rank order and never re-derives them.
+    world.rep("R2", tier="top").rep("R1", tier="bottom").rep("RX", active=False)
+    world.rep("R3", capacity=None)
+    reps = lists(world).reps
+    assert reps["rep_id"].tolist() == ["R2", "R1", "R3"]
+    assert reps["rep_tier"].tolist() == ["top", "bottom", "middle"]
+    assert reps.set_index("rep_id").loc["R3", "daily_capacity"] == 20
+    # a frame holding other days' snapshots: only D's rows count
+    inputs = world.inputs()
+    other = inputs.reps.assign(as_of_date=days_ago(1), rep_tier="bottom")
+    mixed = type(inputs)(**{**inputs.__dict__, "reps": pd.concat([other, inputs.reps])})
+    assert build_lists(mixed, D, P).reps["rep_tier"].tolist() == ["top", "bottom", "middle"]
 
 
 # -- matching and capacity ---------------------------------------------------------------
@@ -132,10 +104,12 @@ def test_capacity_is_never_exceeded_and_cuts_are_counted(world):
     assert result.rep_rows("R1")["lead_id"].tolist() == ["L0", "L1", "L2"]
 
 
-def test_zero_capacity_means_no_list_and_missing_capacity_takes_the_default(world):
-    world.rep("R1", capacity=0).rep("R2", capacity=None)
+def test_zero_capacity_means_no_list_and_capacity_is_never_exceeded(world):
+    # a missing CRM capacity becomes var outreach_default_daily_capacity in dbt (unit test
+    # rep_performance_ranks_by_trailing_conversion_and_splits_271)
+    world.rep("R1", capacity=0).rep("R2", capacity=1)
     world.lead("L1", "R1").lead("L2", "R2").lead("L3", "R2")
-    result = lists(world, PublishParams.from_vars(default_daily_capacity=1))
+    result = lists(world)
     assert result.rows["lead_id"].tolist() == ["L2"]
     assert result.reps.set_index("rep_id")["backlog"].to_dict() == {"R1": 1, "R2": 1}
     assert result.reps.set_index("rep_id")["daily_capacity"].to_dict() == {"R1": 0, "R2": 1}
