@@ -207,6 +207,42 @@ def test_each_rep_got_exactly_their_list(world):
         assert attachments[0].get_content()[:2] == b"PK"  # a real XLSX (zip) file
 
 
+def test_lists_agree_with_the_marts(world):
+    """Every list row shows the tier, segment and stage the marts hold for DAY, and each
+    rep's tier is the one rep_performance ranked (the lists re-derive none of them)."""
+    folder = world["out"] / "outreach" / DAY.isoformat()
+    rows = pd.concat(
+        [pd.read_csv(f, dtype=str, encoding="utf-8-sig") for f in sorted(folder.glob("*.csv"))]
+    )
+    assert len(rows) > 0
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    with Warehouse(world["target"]) as wh:
+        p = wh.param
+        scores = wh.fetch_df(
+            f"select lead_id, lead_tier from marts.lead_scores_history where as_of_date = {p}",
+            [DAY],
+        )
+        users = wh.fetch_df(
+            "select user_id, rfm_segment, lifecycle_stage from marts.users_history "
+            f"where as_of_date = {p}",
+            [DAY],
+        )
+        reps = wh.fetch_df(
+            "select rep_id, rep_tier from marts.rep_performance_history "
+            f"where as_of_date = {p} and rep_tier is not null",
+            [DAY],
+        )
+    tiers = dict(zip(scores.lead_id, scores.lead_tier, strict=True))
+    assert [tiers[lead] for lead in rows.lead_id] == rows.lead_tier.tolist()
+    with_user = rows[rows.user_id.notna()].merge(users, on="user_id", suffixes=("", "_mart"))
+    assert len(with_user) == rows.user_id.notna().sum() > 0
+    for col in ("rfm_segment", "lifecycle_stage"):
+        assert with_user[col].fillna("").tolist() == with_user[f"{col}_mart"].fillna("").tolist()
+    listed = {rep_id: entry["rep_tier"] for rep_id, entry in manifest["reps"].items()}
+    assert listed == dict(zip(reps.rep_id, reps.rep_tier, strict=True))
+    assert set(listed.values()) == {"top", "middle", "bottom"}
+
+
 def test_reruns_leave_the_warehouse_identical_and_send_nothing(world):
     reruns = 2 if world["target"].is_duckdb else 1
     before = len(world["mailbox"].messages)
