@@ -20,9 +20,11 @@ Steps (SPEC §2 "271 tiering and matching", "Follow-up cadence"):
    replaces the cadence and is exempt from the cooldown.
 3. :func:`collapse_items` -- one item per lead: the strongest reason leads,
    the others are appended to the Chinese reason; priority score.
-4. :func:`assign_items` -- greedy by priority: an owner keeps their lead; a
-   lead whose owner is inactive or missing goes to the rep tier its lead tier
-   matches; nobody gets more than ``daily_capacity`` rows; what is cut is counted.
+4. :func:`assign_items` -- 271 matching, greedy by priority (ADR 0009): an active
+   owner keeps a lead when their tier is allowed for the lead's tier and they have
+   room; any other due lead goes to the allowed rep tier with room (spill-over in the
+   order of ``rep_tier_match``), the rep with most room first; nobody gets more than
+   ``daily_capacity`` rows; each row says why its rep was chosen; what is cut is counted.
 5. :func:`build_lists` -- all of the above plus contact details -> list rows.
 """
 
@@ -36,8 +38,8 @@ import pandas as pd
 
 from userops.publish.rules import (
     ACTION_LABELS_ZH,
+    ASSIGNMENT_REASON_LABELS_ZH,
     LIFECYCLE_LABELS_ZH,
-    REP_TIERS,
     RFM_SEGMENT_LABELS_ZH,
     PublishParams,
 )
@@ -67,6 +69,8 @@ LIST_COLUMNS: Mapping[str, str] = {
     "next_followup_date": "预约回访日期",
     "priority_score": "优先分",
     "assignment": "分配方式",
+    "assignment_reason": "分配原因代码",
+    "assignment_reason_zh": "分配原因",
 }
 
 #: Columns each input frame must have (a subset of the documented tables).
@@ -516,54 +520,79 @@ def collapse_items(items: pd.DataFrame, prep: _Prepared, params: PublishParams) 
 
 
 # -- 4. assignment under capacity ----------------------------------------------------------
-def _fallback(tier: str) -> list[str]:
-    """Matched rep tier first, then the nearest: top->middle->bottom, bottom->middle->top."""
-    order = {"top": ["middle", "bottom"], "middle": ["top", "bottom"], "bottom": ["middle", "top"]}
-    return [tier, *order[tier]]
+def _handover_reason(owner: str | None, tier: str, reps: _RepState, params: PublishParams) -> str:
+    """Why a due lead is not simply kept by its owner ("owner" when it is)."""
+    if owner is None:
+        return "no_owner"
+    if owner not in reps.room:
+        return "owner_inactive"
+    if not params.keep_owner:
+        return "matched_by_tier"
+    if reps.tier[owner] not in params.tier_match[tier]:
+        return "owner_tier_not_allowed"
+    if reps.room[owner] <= 0:
+        return "owner_at_capacity"
+    return "owner"
+
+
+@dataclass
+class _RepState:
+    room: dict[str, int]
+    tier: dict[str, str]
+    rank: dict[str, int]
+
+    def pick(self, tiers: tuple[str, ...]) -> str | None:
+        """The rep with the most room left in the first allowed tier that has room
+        (ties -> better rank), or None when every allowed tier is full."""
+        for rep_tier in tiers:
+            free = [r for r, t in self.tier.items() if t == rep_tier and self.room[r] > 0]
+            if free:
+                return min(free, key=lambda r: (-self.room[r], self.rank[r]))
+        return None
 
 
 def assign_items(
     collapsed: pd.DataFrame, owners: pd.Series, reps: pd.DataFrame, params: PublishParams
 ) -> tuple[pd.DataFrame, dict[str, int], int]:
-    """Greedy by (priority_score desc, lead_id): owner keeps the lead while they have room.
+    """271 matching, greedy by (priority_score desc, lead_id) (ADR 0009).
 
-    A lead whose owner is inactive or missing is reassigned to the rep, among those
-    of the matched tier (then the fallback tiers) with room left, with the most room
-    left (ties -> better rank).  Returns the assigned items (rep_id, assignment),
-    each active rep's backlog and the count of orphaned items nobody had room for.
+    Each due lead goes to its active owner when ``keep_owner`` is set, the owner's tier
+    is allowed for the lead's tier (``tier_match``) and the owner has room; otherwise to
+    the rep with the most room left in the first allowed tier with room (ties -> better
+    rank), so a full owner hands leads over instead of building a backlog.  Nobody gets
+    more than ``daily_capacity`` rows.  Returns the assigned items (rep_id, assignment =
+    owner | reassigned, assignment_reason), each active rep's backlog (their own due leads
+    no allowed rep had room for) and the count of such leads without an active owner.
     """
-    room = dict(zip(reps["rep_id"], reps["daily_capacity"], strict=True))
-    rank = dict(zip(reps["rep_id"], reps["rep_rank"], strict=True))
-    by_tier: dict[str, list[str]] = {t: [] for t in REP_TIERS}
-    for rep_id, tier in zip(reps["rep_id"], reps["rep_tier"], strict=True):
-        by_tier[tier].append(rep_id)
-    backlog = dict.fromkeys(room, 0)
+    state = _RepState(
+        room=dict(zip(reps["rep_id"], reps["daily_capacity"], strict=True)),
+        tier=dict(zip(reps["rep_id"], reps["rep_tier"], strict=True)),
+        rank=dict(zip(reps["rep_id"], reps["rep_rank"], strict=True)),
+    )
+    backlog = dict.fromkeys(state.room, 0)
     unassigned = 0
     order = collapsed.sort_values(
         ["priority_score", "lead_id"], ascending=[False, True], kind="stable"
     )
-    chosen: list[tuple[str, str, str]] = []
+    chosen: list[tuple[str, str, str, str]] = []
     for lead_id, tier in zip(order["lead_id"], order["lead_tier"], strict=True):
         owner = owners.get(lead_id)
-        if owner in room:
-            if room[owner] > 0:
-                room[owner] -= 1
-                chosen.append((lead_id, owner, "owner"))
-            else:
-                backlog[owner] += 1
-            continue
-        pick = None
-        for rep_tier in _fallback(params.tier_match[tier]):
-            free = [r for r in by_tier[rep_tier] if room[r] > 0]
-            if free:
-                pick = min(free, key=lambda r: (-room[r], rank[r]))
-                break
+        owner = None if owner is None or pd.isna(owner) else str(owner)
+        reason = _handover_reason(owner, tier, state, params)
+        pick = owner if reason == "owner" else state.pick(params.tier_match[tier])
         if pick is None:
-            unassigned += 1
+            if owner in backlog:
+                backlog[owner] += 1
+            else:
+                unassigned += 1
             continue
-        room[pick] -= 1
-        chosen.append((lead_id, pick, "reassigned"))
-    assigned = pd.DataFrame(chosen, columns=["lead_id", "rep_id", "assignment"])
+        state.room[pick] -= 1
+        if pick == owner:
+            reason = "owner"
+        chosen.append((lead_id, pick, "owner" if pick == owner else "reassigned", reason))
+    assigned = pd.DataFrame(
+        chosen, columns=["lead_id", "rep_id", "assignment", "assignment_reason"]
+    )
     return collapsed.merge(assigned, on="lead_id", how="inner"), backlog, unassigned
 
 
@@ -602,6 +631,9 @@ def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> Buil
     rows["rfm_segment_zh"] = [RFM_SEGMENT_LABELS_ZH.get(v) for v in rows["rfm_segment"]]
     rows["lifecycle_stage_zh"] = [LIFECYCLE_LABELS_ZH.get(v) for v in rows["lifecycle_stage"]]
     rows["suggested_action_zh"] = [ACTION_LABELS_ZH[v] for v in rows["suggested_action"]]
+    rows["assignment_reason_zh"] = [
+        ASSIGNMENT_REASON_LABELS_ZH[v] for v in rows["assignment_reason"]
+    ]
     rows["rep_name"] = _lookup(rows["rep_id"], rep_names)
     rows["business_date"] = day.isoformat()
     rows = rows.sort_values(

@@ -72,6 +72,33 @@ def _frozen(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping))
 
 
+def _tiers(value: Any) -> tuple[str, ...]:
+    """A tier list from YAML: one name or a list of names."""
+    return (str(value),) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+def _boolean(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise ValueError(f"invalid publish params: {name} must be true or false, got {value!r}")
+
+
+#: How a list row's rep was chosen (``assignment_reason``): code -> Chinese label.
+ASSIGNMENT_REASON_LABELS_ZH: Mapping[str, str] = MappingProxyType(
+    {
+        "owner": "负责人跟进",
+        "no_owner": "无负责人，按 271 等级分配",
+        "owner_inactive": "负责人已停用，按 271 等级分配",
+        "owner_tier_not_allowed": "负责人等级不在此线索等级的分配范围，按 271 重新分配",
+        "owner_at_capacity": "负责人今日名额已满，转给有余量的销售",
+        "matched_by_tier": "按 271 等级分配",
+    }
+)
+
+
 @dataclass(frozen=True)
 class PublishParams:
     """Thresholds of the lists.  No defaults here: every value is a var in
@@ -79,8 +106,12 @@ class PublishParams:
 
     #: Days after the last follow-up when a lead is due again, per lead tier.
     cadence_days: Mapping[str, int]
-    #: Lead tier -> rep tier, used only when a lead must be (re)assigned.
-    tier_match: Mapping[str, str]
+    #: Lead tier -> the rep tiers allowed to work it, in order: the first is the matched
+    #: tier, the next ones take the spill-over when it is full (ADR 0009).
+    tier_match: Mapping[str, tuple[str, ...]]
+    #: An active owner keeps the lead when the owner's tier is allowed and has room;
+    #: False: every due lead is matched by tier (the owner only when the match picks them).
+    keep_owner: bool
     #: Nobody contacted in the last N days (unless a rep scheduled a callback).
     cooldown_days: int
     #: A new signup still inactive D-max..D-min days after signing up -> onboarding call.
@@ -107,6 +138,7 @@ class PublishParams:
         {
             "followup_cadence_days": "cadence_days",
             "rep_tier_match": "tier_match",
+            "outreach_keep_owner": "keep_owner",
             "followup_cooldown_days": "cooldown_days",
             "onboarding_min_days": "onboarding_min_days",
             "onboarding_max_days": "onboarding_max_days",
@@ -125,7 +157,8 @@ class PublishParams:
         # Normalise shapes (YAML gives lists and plain dicts) and validate once, here.
         set_ = object.__setattr__
         set_(self, "cadence_days", _frozen({k: int(v) for k, v in self.cadence_days.items()}))
-        set_(self, "tier_match", _frozen({k: str(v) for k, v in self.tier_match.items()}))
+        set_(self, "tier_match", _frozen({k: _tiers(v) for k, v in self.tier_match.items()}))
+        set_(self, "keep_owner", _boolean(self.keep_owner, "keep_owner"))
         set_(self, "action_weights", _frozen({k: int(v) for k, v in self.action_weights.items()}))
         set_(self, "tier_weights", _frozen({k: int(v) for k, v in self.tier_weights.items()}))
         set_(self, "customer_statuses", tuple(str(s) for s in self.customer_statuses))
@@ -135,8 +168,12 @@ class PublishParams:
                 problems.append(f"cadence_days misses tier {tier}")
             if tier not in self.tier_weights:
                 problems.append(f"tier_weights misses tier {tier}")
-            if self.tier_match.get(tier) not in REP_TIERS:
-                problems.append(f"tier_match[{tier}] must be one of {REP_TIERS}")
+            allowed = self.tier_match.get(tier, ())
+            if not allowed or len(set(allowed)) != len(allowed) or set(allowed) - set(REP_TIERS):
+                problems.append(
+                    f"tier_match[{tier}] must list distinct rep tiers of {REP_TIERS}, "
+                    f"got {list(allowed)}"
+                )
         missing = set(ACTION_LABELS_ZH) - set(self.action_weights)
         if missing:
             problems.append(f"action_weights misses {sorted(missing)}")

@@ -32,7 +32,7 @@ def test_params_from_dbt_vars_ignore_unknown_and_validate():
     with pytest.raises(ValueError, match="onboarding_min_days"):
         PublishParams.from_vars({"onboarding_min_days": 9, "onboarding_max_days": 3})
     with pytest.raises(ValueError, match="tier_match"):
-        PublishParams.from_vars(tier_match={"A": "top", "B": "middle", "C": "nowhere"})
+        PublishParams.from_vars(tier_match={"A": "top", "B": "middle", "C": ["nowhere"]})
     with pytest.raises(ValueError, match="unknown"):
         PublishParams.from_vars({}, cadence=3)
 
@@ -62,18 +62,42 @@ def _ten_reps(world: World, capacity: int = 5) -> World:
     return world
 
 
-def test_tier_matching_only_when_owner_inactive_or_missing(world):
+def test_owner_keeps_a_lead_only_when_their_tier_is_allowed(world):
+    # default matrix: A -> [top, middle], B -> [middle, top, bottom], C -> [bottom, middle]
     _ten_reps(world).rep("RX", active=False)
     world.lead("A1", "RX", tier="A").lead("B1", None, tier="B").lead("C1", "GONE", tier="C")
-    world.lead("A2", "R9", tier="A")  # active owner keeps an A lead although R9 is bottom
+    world.lead("A2", "R9", tier="A")  # a bottom rep may not keep an A lead
+    world.lead("B2", "R9", tier="B")  # ... but may keep a B lead
+    world.lead("C2", "R0", tier="C")  # a top rep may not keep a C lead
     rows = by_lead(world)
-    assert rows["A1"]["rep_id"] in {"R0", "R1"} and rows["A1"]["assignment"] == "reassigned"
-    assert rows["B1"]["rep_id"] in {f"R{i}" for i in range(2, 9)}
-    assert rows["C1"]["rep_id"] == "R9" and rows["C1"]["assignment"] == "reassigned"
-    assert rows["A2"]["rep_id"] == "R9" and rows["A2"]["assignment"] == "owner"
+    got = {k: (v["rep_id"], v["assignment"], v["assignment_reason"]) for k, v in rows.items()}
+    assert got["A1"][0] in {"R0", "R1"} and got["A1"][1:] == ("reassigned", "owner_inactive")
+    assert got["B1"][0] in {f"R{i}" for i in range(2, 9)} and got["B1"][2] == "no_owner"
+    assert got["C1"] == ("R9", "reassigned", "owner_inactive")
+    assert got["A2"][0] in {"R0", "R1"} and got["A2"][2] == "owner_tier_not_allowed"
+    assert got["B2"] == ("R9", "owner", "owner")
+    assert got["C2"][0] == "R9" and got["C2"][2] == "owner_tier_not_allowed"
+    assert rows["A2"]["assignment_reason_zh"].startswith("负责人等级不在")
 
 
-def test_reassignment_spreads_load_and_falls_back_when_tier_is_full(world):
+def test_a_full_owner_hands_leads_over_within_the_allowed_tiers(world):
+    _ten_reps(world, capacity=1)
+    for i in range(3):
+        world.lead(f"B{i}", "R5", tier="B")
+    result = lists(world)
+    got = {
+        r["lead_id"]: (r["rep_id"], r["assignment_reason"]) for r in result.rows.to_dict("records")
+    }
+    # R5 keeps the first; the others go to the middle reps with room, best rank first
+    assert got == {
+        "B0": ("R5", "owner"),
+        "B1": ("R2", "owner_at_capacity"),
+        "B2": ("R3", "owner_at_capacity"),
+    }
+    assert result.reps["backlog"].sum() == 0 and result.unassigned == 0
+
+
+def test_spill_over_follows_the_matrix_and_stops_at_its_end(world):
     _ten_reps(world, capacity=1)
     for i in range(4):
         world.lead(f"C{i}", None, tier="C")
@@ -82,37 +106,128 @@ def test_reassignment_spreads_load_and_falls_back_when_tier_is_full(world):
     # bottom (R9) takes one, then the middle tier by rank, never beyond capacity 1
     assert got == {"C0": "R9", "C1": "R2", "C2": "R3", "C3": "R4"}
     assert result.reps.set_index("rep_id")["rows"].max() == 1
-    # a custom matrix sends C leads to the top tier first
-    m = PublishParams.from_vars(tier_match={"A": "top", "B": "middle", "C": "top"})
-    got = dict(zip(*[lists(world, m).rows[c] for c in ("lead_id", "rep_id")], strict=True))
-    assert got["C0"] == "R0" and got["C1"] == "R1"
+    # a matrix var: C leads to the top tier first, and only there
+    m = PublishParams.from_vars({"rep_tier_match": {"A": ["top"], "B": ["middle"], "C": ["top"]}})
+    result = lists(world, m)
+    got = dict(zip(result.rows["lead_id"], result.rows["rep_id"], strict=True))
+    assert got == {"C0": "R0", "C1": "R1"} and result.unassigned == 2
+
+
+def test_without_owner_stickiness_every_lead_is_matched_by_tier(world):
+    _ten_reps(world, capacity=5)
+    world.lead("B1", "R5", tier="B").lead("B2", "R2", tier="B")
+    loose = PublishParams.from_vars({"outreach_keep_owner": False})
+    got = {
+        r["lead_id"]: (r["rep_id"], r["assignment_reason"])
+        for r in lists(world, loose).rows.to_dict("records")
+    }
+    # most room left in the middle tier, ties -> rank: R2, then R3 (R2 had one fewer slot)
+    assert got == {"B1": ("R2", "matched_by_tier"), "B2": ("R3", "matched_by_tier")}
+    got = {r["lead_id"]: r["rep_id"] for r in lists(world).rows.to_dict("records")}
+    assert got == {"B1": "R5", "B2": "R2"}
+    with pytest.raises(ValueError, match="keep_owner"):
+        PublishParams.from_vars({"outreach_keep_owner": "sometimes"})
+    with pytest.raises(ValueError, match="tier_match"):
+        PublishParams.from_vars({"rep_tier_match": {"A": ["top", "top"], "B": "middle", "C": []}})
 
 
 def test_capacity_is_never_exceeded_and_cuts_are_counted(world):
+    # two active reps are both middle (20/70/10 of 2 -> 0/2/0)
     world.rep("R1", capacity=3).rep("R2", capacity=2).rep("RX", active=False)
     for i in range(7):
         world.lead(f"L{i}", "R1", tier="C")
     for i in range(4):
-        world.lead(f"O{i}", "RX", tier="C")  # orphans: only R2 has room (2 slots)
+        world.lead(f"O{i}", "RX", tier="C")  # orphans: nobody has room left for them
     result = lists(world)
     reps = result.reps.set_index("rep_id")
-    assert reps.loc["R1", "rows"] == 3 and reps.loc["R1", "backlog"] == 4
+    assert reps.loc["R1", "rows"] == 3 and reps.loc["R1", "backlog"] == 2
     assert reps.loc["R2", "rows"] == 2 and reps.loc["R2", "backlog"] == 0
-    assert result.unassigned == 2
+    assert result.unassigned == 4
     assert (reps["rows"] <= reps["daily_capacity"]).all()
-    # highest priority kept: all C never-contacted, same created date -> lowest lead_ids
+    # highest priority first: all C never-contacted, same created date -> lowest lead_ids
     assert result.rep_rows("R1")["lead_id"].tolist() == ["L0", "L1", "L2"]
+    assert result.rep_rows("R2")["lead_id"].tolist() == ["L3", "L4"]
 
 
-def test_zero_capacity_means_no_list_and_capacity_is_never_exceeded(world):
-    # a missing CRM capacity becomes var outreach_default_daily_capacity in dbt (unit test
-    # rep_performance_ranks_by_trailing_conversion_and_splits_271)
-    world.rep("R1", capacity=0).rep("R2", capacity=1)
-    world.lead("L1", "R1").lead("L2", "R2").lead("L3", "R2")
-    result = lists(world)
-    assert result.rows["lead_id"].tolist() == ["L2"]
-    assert result.reps.set_index("rep_id")["backlog"].to_dict() == {"R1": 1, "R2": 1}
-    assert result.reps.set_index("rep_id")["daily_capacity"].to_dict() == {"R1": 0, "R2": 1}
+@pytest.mark.parametrize("seed", range(30))
+def test_no_lead_is_cut_while_an_allowed_rep_has_room(seed):
+    """Fairness of the matching on random days: a due lead is left out only when every
+    rep of its allowed tiers is full, and no rep ever exceeds capacity."""
+    import random
+
+    from userops.publish.build import assign_items
+
+    rnd = random.Random(seed)
+    n = rnd.randint(1, 12)
+    tiers = ["top"] * 2 + ["middle"] * max(n - 3, 0) + ["bottom"]
+    reps = pd.DataFrame(
+        {
+            "rep_id": [f"R{i:02d}" for i in range(n)],
+            "rep_tier": tiers[:n],
+            "rep_rank": range(1, n + 1),
+            "daily_capacity": [rnd.randint(0, 4) for _ in range(n)],
+        }
+    )
+    lead_ids = [f"L{i:03d}" for i in range(rnd.randint(0, 60))]
+    leads = pd.DataFrame({"lead_id": pd.Series(lead_ids, dtype=object)})
+    leads["lead_tier"] = [rnd.choice("ABC") for _ in range(len(leads))]
+    leads["priority_score"] = [rnd.randint(0, 200) for _ in range(len(leads))]
+    owner_pool = [*reps["rep_id"], None, "GONE"]
+    owners = pd.Series({lead: rnd.choice(owner_pool) for lead in leads["lead_id"]}, dtype=object)
+    params = PublishParams.from_vars({"outreach_keep_owner": rnd.random() < 0.7})
+    assigned, backlog, unassigned = assign_items(leads, owners, reps, params)
+    load = assigned["rep_id"].value_counts()
+    cap = reps.set_index("rep_id")["daily_capacity"]
+    assert (load <= cap.reindex(load.index)).all()
+    cut = leads[~leads["lead_id"].isin(assigned["lead_id"])]
+    assert sum(backlog.values()) + unassigned == len(cut)
+    full = {r for r in cap.index if load.get(r, 0) == cap[r]}
+    for tier in cut["lead_tier"]:
+        allowed = reps[reps["rep_tier"].isin(params.tier_match[tier])]["rep_id"]
+        assert set(allowed) <= full, (tier, set(allowed) - full)
+    kept = assigned[assigned["assignment"] == "owner"]
+    assert (kept["rep_id"] == owners.reindex(kept["lead_id"]).to_numpy()).all()
+
+
+def test_the_adr_worked_example():
+    """docs/decisions/0009-271-matching.md, row by row."""
+    from userops.publish.build import assign_items
+
+    reps = pd.DataFrame(
+        {
+            "rep_id": ["R1", "R2", "R3", "R4", "R5"],
+            "rep_tier": ["top", "middle", "middle", "middle", "bottom"],
+            "rep_rank": [1, 2, 3, 4, 5],
+            "daily_capacity": [2, 2, 1, 2, 2],
+        }
+    )
+    leads = [
+        ("A1", "A", "R5"), ("A2", "A", "R1"), ("A3", "A", "R1"), ("B1", "B", "R3"),
+        ("B2", "B", "R3"), ("C1", "C", None), ("C2", "C", "R1"), ("C3", "C", "RX"),
+        ("C4", "C", "R5"), ("B3", "B", None),
+    ]  # fmt: skip
+    due = pd.DataFrame(
+        {
+            "lead_id": pd.Series([lead for lead, _, _ in leads], dtype=object),
+            "lead_tier": [tier for _, tier, _ in leads],
+            "priority_score": range(200, 200 - 10 * len(leads), -10),
+        }
+    )
+    owners = pd.Series({lead: owner for lead, _, owner in leads}, dtype=object)
+    assigned, backlog, unassigned = assign_items(due, owners, reps, P)
+    got = {r["lead_id"]: (r["rep_id"], r["assignment_reason"]) for r in assigned.to_dict("records")}
+    assert got == {
+        "A1": ("R1", "owner_tier_not_allowed"),
+        "A2": ("R1", "owner"),
+        "A3": ("R2", "owner_at_capacity"),
+        "B1": ("R3", "owner"),
+        "B2": ("R4", "owner_at_capacity"),
+        "C1": ("R5", "no_owner"),
+        "C2": ("R5", "owner_tier_not_allowed"),
+        "C3": ("R2", "owner_inactive"),
+        "C4": ("R4", "owner_at_capacity"),
+    }
+    assert unassigned == 1 and sum(backlog.values()) == 0
 
 
 def test_a_reps_list_holds_only_their_own_leads(world):
@@ -125,8 +240,10 @@ def test_a_reps_list_holds_only_their_own_leads(world):
     for row in result.rows.to_dict("records"):
         if row["assignment"] == "owner":
             assert owners[row["lead_id"]] == row["rep_id"]
+        elif owners[row["lead_id"]] == "RX":
+            assert row["assignment_reason"] == "owner_inactive"
         else:
-            assert owners[row["lead_id"]] == "RX"
+            assert row["assignment_reason"] == "owner_tier_not_allowed"
     assert result.rows["lead_id"].is_unique
     for rep_id in result.reps["rep_id"]:
         assert set(result.rep_rows(rep_id)["rep_id"]) <= {rep_id}

@@ -38,7 +38,7 @@ def day_world(day: date = D, *, extra_lead: bool = False, turned_dormant: int = 
     w.lead("L4", "RX", tier="B")  # reassigned to the middle tier
     w.lead("L5", "R3", tier="A").followup("L5", days_ago(1, day))  # cooling down
     if extra_lead:
-        w.lead("L6", "R1", tier="C")
+        w.lead("L6", "R1", tier="B")
     for i in range(20):  # a stable population keeps the churn share low
         w.user(f"S{i}").stage(f"S{i}", day, "dormant" if i < turned_dormant else "growth", "growth")
     return w
