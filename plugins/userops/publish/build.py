@@ -93,7 +93,9 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "lead_scores": ("lead_id", "lead_tier", "as_of_date"),
 }  # fmt: skip
 
-ITEM_COLUMNS = ("lead_id", "action", "reason_code", "reason_zh", "overdue_days")
+#: A due item; ``user_id`` is the platform account a trigger fired for (None for
+#: lead-level items), so the row shows that account's segment and stage.
+ITEM_COLUMNS = ("lead_id", "action", "reason_code", "reason_zh", "overdue_days", "user_id")
 _INACTIVE_STAGES = ("dormant", "churned")
 
 
@@ -254,10 +256,14 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
     con["lead_id"] = _ids(con["lead_id"])
     con["user_id"] = _ids(con["user_id"])
     con["signed_date"] = _days(con["signed_date"])
+    # paid = a known status other than cancelled and a positive amount (as in dbt's
+    # int_contracts__classified: an unreadable status is not taken as paid)
     status = con["contract_status"].map(lambda v: "" if pd.isna(v) else str(v).strip().lower())
     amount = pd.to_numeric(con["amount_cny"], errors="coerce").fillna(0)
-    con = con[(amount > 0) & (status != "cancelled") & (con["signed_date"] <= d)]
-    by_user = leads.dropna(subset=["user_id"]).drop_duplicates("user_id")
+    paid_status = (status != "cancelled") & (status != "")
+    con = con[(amount > 0) & paid_status & (con["signed_date"] <= d)]
+    by_user = leads.dropna(subset=["user_id"]).sort_values("lead_id", kind="stable")
+    by_user = by_user.drop_duplicates("user_id")
     via_user = con[con["lead_id"].isna()].drop(columns="lead_id")
     via_user = via_user.merge(by_user[["user_id", "lead_id"]], on="user_id", how="inner")
     paid = pd.concat([con[con["lead_id"].notna()], via_user], ignore_index=True)
@@ -314,6 +320,7 @@ def _items(frame: pd.DataFrame, action: str, code: str, reason: pd.Series, overd
             "reason_code": code,
             "reason_zh": list(reason),
             "overdue_days": overdue,
+            "user_id": None,
         }
     )
     return out[list(ITEM_COLUMNS)]
@@ -404,7 +411,7 @@ def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, int
     win = dormant.merge(users, on="user_id", how="inner")
     win = win[
         (win["lifecycle_stage"] == "dormant")
-        & win["rfm_segment"].map(lambda s: isinstance(s, str) and s.startswith("important_"))
+        & win["rfm_segment"].isin(list(params.winback_segments))
     ]
     win = win.assign(
         start_date=win["transition_date"],
@@ -474,6 +481,7 @@ def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, int
                 "reason_code": trig["reason_code"].to_numpy(),
                 "reason_zh": trig["reason_zh"].to_numpy(),
                 "overdue_days": overdue.to_numpy(),
+                "user_id": trig["user_id"].to_numpy(),
             }
         )
     )
@@ -495,9 +503,10 @@ def collapse_items(items: pd.DataFrame, prep: _Prepared, params: PublishParams) 
         _overdue=items["overdue_days"].clip(upper=params.overdue_cap_days),
     )
     items = items.sort_values(
-        ["lead_id", "_weight", "_overdue", "reason_code"],
-        ascending=[True, False, False, True],
+        ["lead_id", "_weight", "_overdue", "reason_code", "user_id"],
+        ascending=[True, False, False, True, True],
         kind="stable",
+        na_position="last",
     )
     items = items.drop_duplicates(["lead_id", "reason_code"])
     reasons = items.groupby("lead_id", sort=True)["reason_zh"].agg("；".join)
@@ -509,6 +518,7 @@ def collapse_items(items: pd.DataFrame, prep: _Prepared, params: PublishParams) 
             "reason_code": top["reason_code"].to_numpy(),
             "reason_zh": reasons.reindex(top.index).to_numpy(),
             "lead_tier": tiers.reindex(top.index).to_numpy(),
+            "trigger_user_id": top["user_id"].to_numpy(),
         }
     )
     out["priority_score"] = (
@@ -624,6 +634,11 @@ def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> Buil
     rows = assigned.copy()
     for col in ("user_id", "company_name", "contact_name", "phone", "email"):
         rows[col] = _lookup(rows["lead_id"], leads[col])
+    # a trigger's row shows the account it fired for (a company can have several)
+    rows["user_id"] = [
+        lead_user if trig_user is None or pd.isna(trig_user) else trig_user
+        for trig_user, lead_user in zip(rows["trigger_user_id"], rows["user_id"], strict=True)
+    ]
     for col in ("last_followup_date", "next_followup_date"):
         rows[col] = [_iso(v) for v in _lookup(rows["lead_id"], leads[col])]
     for col in ("rfm_segment", "lifecycle_stage"):

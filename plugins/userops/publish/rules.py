@@ -119,6 +119,8 @@ class PublishParams:
     onboarding_max_days: int
     #: A lifecycle transition stays actionable for this many days (until followed up).
     trigger_window_days: int
+    #: RFM segments whose users get a win-back call when they turn dormant.
+    winback_segments: tuple[str, ...]
     #: Hold the day when more than this share of users turned dormant/churned on D.
     churn_hold_share: float
     #: Lead statuses that get only triggered actions (plus any lead with a paid contract).
@@ -143,6 +145,7 @@ class PublishParams:
             "onboarding_min_days": "onboarding_min_days",
             "onboarding_max_days": "onboarding_max_days",
             "trigger_window_days": "trigger_window_days",
+            "winback_segments": "winback_segments",
             "publish_churn_hold_share": "churn_hold_share",
             "outreach_customer_statuses": "customer_statuses",
             "outreach_action_weights": "action_weights",
@@ -162,6 +165,7 @@ class PublishParams:
         set_(self, "action_weights", _frozen({k: int(v) for k, v in self.action_weights.items()}))
         set_(self, "tier_weights", _frozen({k: int(v) for k, v in self.tier_weights.items()}))
         set_(self, "customer_statuses", tuple(str(s) for s in self.customer_statuses))
+        set_(self, "winback_segments", _tiers(self.winback_segments))
         problems = []
         for tier in LEAD_TIERS:
             if tier not in self.cadence_days:
@@ -174,6 +178,9 @@ class PublishParams:
                     f"tier_match[{tier}] must list distinct rep tiers of {REP_TIERS}, "
                     f"got {list(allowed)}"
                 )
+        unknown = set(self.winback_segments) - set(RFM_SEGMENT_LABELS_ZH)
+        if unknown:
+            problems.append(f"winback_segments has unknown segments {sorted(unknown)}")
         missing = set(ACTION_LABELS_ZH) - set(self.action_weights)
         if missing:
             problems.append(f"action_weights misses {sorted(missing)}")

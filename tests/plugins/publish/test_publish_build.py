@@ -349,6 +349,51 @@ def test_no_winback_for_general_segments_or_from_churned(world, segment, previou
     assert by_lead(_winback(world, segment, previous)) == {}
 
 
+def test_winback_segments_are_a_var(world):
+    assert by_lead(_winback(world))["W"]["reason_code"] == "important_turned_dormant"
+    literal = PublishParams.from_vars({"winback_segments": ["important_winback"]})
+    assert by_lead(_winback(world), literal) == {}  # important_keep no longer qualifies
+    with pytest.raises(ValueError, match="winback_segments"):
+        PublishParams.from_vars({"winback_segments": ["important_vip"]})
+
+
+def test_a_trigger_row_shows_the_account_it_fired_for(world):
+    # one company, two platform accounts: U1 is the lead's own, U2 turned dormant
+    world.rep("R1")
+    world.lead("W", "R1", tier="C", user_id="U1", status="signed").contract("W", days_ago(200))
+    world.user("U1", lead_id="W", stage="growth", segment="general_keep")
+    world.user(
+        "U2", lead_id="W", stage="dormant", segment="important_value", last_active=days_ago(33)
+    )
+    world.stage("U2", D, "dormant", "growth")
+    row = by_lead(world)["W"]
+    assert row["reason_code"] == "important_turned_dormant"
+    assert (row["user_id"], row["rfm_segment"], row["lifecycle_stage"]) == (
+        "U2",
+        "important_value",
+        "dormant",
+    )
+
+
+def test_a_contract_without_a_readable_status_is_not_a_payment(world):
+    # as in dbt (int_contracts__classified): a null status is not paid, so the lead stays
+    # a prospect and gets its routine follow-up
+    world.rep("R1").lead("P", "R1", tier="B").contract("P", days_ago(20), status=None)
+    assert by_lead(world)["P"]["reason_code"] == "never_contacted"
+    world.contract("P", days_ago(10))  # a paid one makes it a customer: no routine cadence
+    assert by_lead(world) == {}
+
+
+def test_a_contract_by_user_credits_the_same_lead_whatever_the_row_order(world):
+    world.rep("R1")
+    for lead in ("L2", "L1", "L3"):
+        world.lead(lead, "R1", tier="B", user_id="U")
+    world.contract(None, days_ago(5), user_id="U")
+    listed = set(by_lead(world))
+    world.leads.reverse()
+    assert set(by_lead(world)) == listed == {"L2", "L3"}  # L1, the lowest id, is the customer
+
+
 def test_trigger_lasts_the_window_until_someone_calls(world):
     world.rep("R1").lead("W", "R1", tier="C", user_id="U1", status="signed")
     world.user(
