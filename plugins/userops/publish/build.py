@@ -17,7 +17,10 @@ Steps (SPEC §2 "271 tiering and matching", "Follow-up cadence"):
    only triggers; customers (status in ``customer_statuses`` or a paid contract by
    D) triggers and the callbacks their rep scheduled, never routine cadence; all
    other leads everything.  A rep's ``next_followup_at`` (latest follow-up wins)
-   replaces the cadence and is exempt from the cooldown.
+   replaces the cadence and is exempt from the cooldown; so does a ``callback``
+   outcome without a date (due ``callback_default_days`` after that call).  The
+   latest outcome's cadence (``outcome_cadence_days``, e.g. ``not_interested``)
+   replaces the tier's; an outcome in ``customer_outcomes`` makes the lead a customer.
 3. :func:`collapse_items` -- one item per lead: the strongest reason leads,
    the others are appended to the Chinese reason; priority score.
 4. :func:`assign_items` -- 271 matching, greedy by priority (ADR 0009): an active
@@ -40,6 +43,7 @@ from userops.publish.rules import (
     ACTION_LABELS_ZH,
     ASSIGNMENT_REASON_LABELS_ZH,
     LIFECYCLE_LABELS_ZH,
+    OUTCOME_LABELS_ZH,
     RFM_SEGMENT_LABELS_ZH,
     PublishParams,
 )
@@ -66,6 +70,8 @@ LIST_COLUMNS: Mapping[str, str] = {
     "suggested_action": "建议动作代码",
     "suggested_action_zh": "建议动作",
     "last_followup_date": "上次跟进日期",
+    "last_outcome": "上次跟进结果代码",
+    "last_outcome_zh": "上次跟进结果",
     "next_followup_date": "预约回访日期",
     "priority_score": "优先分",
     "assignment": "分配方式",
@@ -83,7 +89,10 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
         "lead_id", "company_name", "contact_name", "phone", "email", "user_id",
         "lead_status", "owner_rep_id", "created_date", "is_deleted",
     ),
-    "followups": ("followup_id", "lead_id", "rep_id", "next_followup_at", "occurred_at", "occurred_date"),
+    "followups": (
+        "followup_id", "lead_id", "rep_id", "outcome", "next_followup_at", "occurred_at",
+        "occurred_date",
+    ),
     "contracts": ("contract_id", "lead_id", "user_id", "amount_cny", "signed_date", "contract_status"),
     "users": (
         "user_id", "lead_id", "signup_date", "last_active_date", "days_since_last_active",
@@ -231,6 +240,7 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
     fu["occurred_date"] = _days(fu["occurred_date"])
     fu["occurred_at"] = pd.to_datetime(fu["occurred_at"])
     fu["next_followup_date"] = _business_days(fu["next_followup_at"], params.timezone)
+    fu["outcome"] = fu["outcome"].map(lambda v: None if pd.isna(v) else str(v).strip().lower())
     fu = fu[fu["occurred_date"].notna() & (fu["occurred_date"] <= d) & fu["lead_id"].notna()]
 
     # Follow-up stats per lead; the latest follow-up's next_followup_at is the rep's word.
@@ -242,7 +252,15 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
         }
     )
     stats["next_followup_date"] = latest["next_followup_date"]
+    stats["last_outcome"] = latest["outcome"]
+    won = fu[fu["outcome"].isin(list(params.customer_outcomes))]["lead_id"].unique()
     leads = leads.merge(stats, left_on="lead_id", right_index=True, how="left")
+    leads["outcome_customer"] = leads["lead_id"].isin(won)
+    # a callback the rep agreed without a date: due callback_default_days after that call
+    undated = (leads["last_outcome"] == "callback") & leads["next_followup_date"].isna()
+    leads["undated_callback_date"] = leads["last_followup_date"].where(undated) + pd.Timedelta(
+        days=params.callback_default_days
+    )
 
     scores = inputs.lead_scores.copy()
     scores["lead_id"] = _ids(scores["lead_id"])
@@ -274,8 +292,10 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
     )
 
     scored = scored.merge(first_paid, on="lead_id", how="left")
-    scored["is_customer"] = scored["first_paid_date"].notna() | scored["lead_status"].isin(
-        list(params.customer_statuses)
+    scored["is_customer"] = (
+        scored["first_paid_date"].notna()
+        | scored["lead_status"].isin(list(params.customer_statuses))
+        | scored["outcome_customer"]
     )
     scored["is_lost"] = scored["lead_status"] == "lost"
     scored["days_since_followup"] = (d - scored["last_followup_date"]).dt.days
@@ -375,10 +395,25 @@ def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, int
     parts.append(
         _items(sched, "scheduled_callback", "callback_due", pd.Series(text), late.to_numpy())
     )
+    # The customer asked for a callback and the rep set no date: callback_default_days later.
+    undated = leads[leads["undated_callback_date"].notna() & ~leads["is_lost"]]
+    undated = undated[undated["undated_callback_date"] <= d]
+    late = (d - undated["undated_callback_date"]).dt.days.astype(int)
+    text = [
+        f"{_iso(f)} 跟进时客户要求回访（未约定日期）" + (f"，已逾期 {o} 天" if o > 0 else "")
+        for f, o in zip(undated["last_followup_date"], late, strict=True)
+    ]
+    parts.append(
+        _items(undated, "scheduled_callback", "callback_undated", pd.Series(text), late.to_numpy())
+    )
 
-    # Cadence: prospects only (not lost, not customers), no rep-set date pending, cooled down.
+    # Cadence: prospects only (not lost, not customers), no callback pending, cooled down.
     base = leads[
-        ~leads["is_lost"] & ~leads["is_customer"] & leads["next_followup_date"].isna() & cooled
+        ~leads["is_lost"]
+        & ~leads["is_customer"]
+        & leads["next_followup_date"].isna()
+        & leads["undated_callback_date"].isna()
+        & cooled
     ]
     never = base[base["last_followup_date"].isna()]
     waited = (d - never["created_date"]).dt.days.fillna(0).clip(lower=0).astype(int)
@@ -387,13 +422,19 @@ def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, int
         _items(never, "routine_followup", "never_contacted", pd.Series(text), waited.to_numpy())
     )
     seen = base[base["last_followup_date"].notna()]
-    cadence = seen["lead_tier"].map(params.cadence_days).astype(int)
+    # the latest outcome's cadence (e.g. not_interested: 30 days) replaces the tier's
+    by_outcome = seen["last_outcome"].map(params.outcome_cadence_days)
+    cadence = by_outcome.fillna(seen["lead_tier"].map(params.cadence_days)).astype(int)
     days = seen["days_since_followup"].astype(int)
     due = days >= cadence
-    seen, cadence, days = seen[due], cadence[due], days[due]
+    seen, cadence, days, by_outcome = seen[due], cadence[due], days[due], by_outcome[due]
     text = [
-        f"{t} 类线索，距上次跟进已 {n} 天（周期 {c} 天）"
-        for t, n, c in zip(seen["lead_tier"], days, cadence, strict=True)
+        f"{t} 类线索，距上次跟进已 {n} 天（周期 {c} 天"
+        + (f"，上次结果：{OUTCOME_LABELS_ZH[o]}" if pd.notna(b) else "")
+        + "）"
+        for t, n, c, o, b in zip(
+            seen["lead_tier"], days, cadence, seen["last_outcome"], by_outcome, strict=True
+        )
     ]
     parts.append(
         _items(
@@ -641,6 +682,8 @@ def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> Buil
     ]
     for col in ("last_followup_date", "next_followup_date"):
         rows[col] = [_iso(v) for v in _lookup(rows["lead_id"], leads[col])]
+    rows["last_outcome"] = _lookup(rows["lead_id"], leads["last_outcome"])
+    rows["last_outcome_zh"] = [OUTCOME_LABELS_ZH.get(v) for v in rows["last_outcome"]]
     for col in ("rfm_segment", "lifecycle_stage"):
         rows[col] = _lookup(rows["user_id"], users[col])
     rows["rfm_segment_zh"] = [RFM_SEGMENT_LABELS_ZH.get(v) for v in rows["rfm_segment"]]

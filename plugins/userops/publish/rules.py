@@ -53,6 +53,17 @@ RFM_SEGMENT_LABELS_ZH: Mapping[str, str] = MappingProxyType(
     }
 )
 
+#: Follow-up outcomes (docs/spec.md §1, followups.outcome).
+OUTCOME_LABELS_ZH: Mapping[str, str] = MappingProxyType(
+    {
+        "no_answer": "未接通",
+        "interested": "有兴趣",
+        "not_interested": "暂无兴趣",
+        "callback": "要求回访",
+        "converted": "已成交",
+    }
+)
+
 #: Lifecycle stages (SPEC §2).
 LIFECYCLE_LABELS_ZH: Mapping[str, str] = MappingProxyType(
     {
@@ -114,6 +125,12 @@ class PublishParams:
     keep_owner: bool
     #: Nobody contacted in the last N days (unless a rep scheduled a callback).
     cooldown_days: int
+    #: Latest follow-up outcome -> days until due again (replaces the tier cadence).
+    outcome_cadence_days: Mapping[str, int]
+    #: A ``callback`` outcome without ``next_followup_at`` is due this many days later.
+    callback_default_days: int
+    #: Follow-up outcomes that make a lead a customer.
+    customer_outcomes: tuple[str, ...]
     #: A new signup still inactive D-max..D-min days after signing up -> onboarding call.
     onboarding_min_days: int
     onboarding_max_days: int
@@ -142,6 +159,9 @@ class PublishParams:
             "rep_tier_match": "tier_match",
             "outreach_keep_owner": "keep_owner",
             "followup_cooldown_days": "cooldown_days",
+            "followup_outcome_cadence_days": "outcome_cadence_days",
+            "followup_callback_default_days": "callback_default_days",
+            "outreach_customer_outcomes": "customer_outcomes",
             "onboarding_min_days": "onboarding_min_days",
             "onboarding_max_days": "onboarding_max_days",
             "trigger_window_days": "trigger_window_days",
@@ -166,6 +186,12 @@ class PublishParams:
         set_(self, "tier_weights", _frozen({k: int(v) for k, v in self.tier_weights.items()}))
         set_(self, "customer_statuses", tuple(str(s) for s in self.customer_statuses))
         set_(self, "winback_segments", _tiers(self.winback_segments))
+        set_(self, "customer_outcomes", _tiers(self.customer_outcomes))
+        set_(
+            self,
+            "outcome_cadence_days",
+            _frozen({k: int(v) for k, v in self.outcome_cadence_days.items()}),
+        )
         problems = []
         for tier in LEAD_TIERS:
             if tier not in self.cadence_days:
@@ -178,6 +204,12 @@ class PublishParams:
                     f"tier_match[{tier}] must list distinct rep tiers of {REP_TIERS}, "
                     f"got {list(allowed)}"
                 )
+        for name in ("outcome_cadence_days", "customer_outcomes"):
+            odd = set(getattr(self, name)) - set(OUTCOME_LABELS_ZH)
+            if odd:
+                problems.append(f"{name} has unknown follow-up outcomes {sorted(odd)}")
+        if self.callback_default_days < 0 or any(v < 0 for v in self.outcome_cadence_days.values()):
+            problems.append("callback_default_days and outcome_cadence_days must be >= 0")
         unknown = set(self.winback_segments) - set(RFM_SEGMENT_LABELS_ZH)
         if unknown:
             problems.append(f"winback_segments has unknown segments {sorted(unknown)}")

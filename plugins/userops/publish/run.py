@@ -81,7 +81,7 @@ _QUERIES = {
     "where perf.as_of_date = {p}",
     "leads": "select lead_id, company_name, contact_name, phone, email, user_id, lead_status, "
     "owner_rep_id, created_date, is_deleted from staging.stg_crm__leads",
-    "followups": "select followup_id, lead_id, rep_id, next_followup_at, occurred_at, "
+    "followups": "select followup_id, lead_id, rep_id, outcome, next_followup_at, occurred_at, "
     "occurred_date from staging.stg_crm__followups where occurred_date <= {p}",
     "contracts": "select contract_id, lead_id, user_id, amount_cny, signed_date, contract_status "
     "from staging.stg_crm__contracts where signed_date <= {p}",

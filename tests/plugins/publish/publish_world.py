@@ -182,13 +182,19 @@ class World:
         return self
 
     def followup(
-        self, lead_id: str, on: date, *, rep_id: str = "R1", next_on: date | None = None
+        self,
+        lead_id: str,
+        on: date,
+        *,
+        rep_id: str = "R1",
+        next_on: date | None = None,
+        outcome: str | None = "interested",
     ) -> World:
         n = len(self.followups) + 1
         self.followups.append(
             {
                 "followup_id": f"F{n:04d}", "lead_id": lead_id, "rep_id": rep_id,
-                "channel": "phone", "outcome": "callback", "note": "",
+                "channel": "phone", "outcome": outcome, "note": "",
                 "next_followup_at": _utc(next_on, 9) if next_on else None,
                 "occurred_at": _utc(on, 10 + n % 8), "occurred_date": on,
                 "updated_at": _utc(on, 18),

@@ -302,6 +302,52 @@ def test_next_followup_at_uses_the_business_date(world):
     assert build_lists(before.inputs(), days_ago(1), P).rows.empty
 
 
+def test_not_interested_waits_its_own_cadence(world):
+    world.rep("R1")
+    world.lead("N", "R1", tier="A").followup("N", days_ago(10), outcome="not_interested")
+    world.lead("Y", "R1", tier="A").followup("Y", days_ago(10), outcome="interested")
+    rows = by_lead(world)
+    assert set(rows) == {"Y"}  # A's 3 days passed; a "no" waits 30
+    assert rows["Y"]["last_outcome_zh"] == "有兴趣"
+    world.followups.clear()
+    world.followup("N", days_ago(31), outcome="not_interested")
+    row = by_lead(world)["N"]
+    assert row["reason_zh"] == "A 类线索，距上次跟进已 31 天（周期 30 天，上次结果：暂无兴趣）"
+    assert (row["last_outcome"], row["last_outcome_zh"]) == ("not_interested", "暂无兴趣")
+    quick = PublishParams.from_vars({"followup_outcome_cadence_days": {}})
+    world.followups.clear()
+    world.followup("N", days_ago(10), outcome="not_interested")
+    assert "N" in by_lead(world, quick)  # without the override: the tier's 3 days
+    with pytest.raises(ValueError, match="outcome_cadence_days"):
+        PublishParams.from_vars({"followup_outcome_cadence_days": {"maybe": 9}})
+
+
+def test_a_callback_without_a_date_is_due_two_days_later(world):
+    world.rep("R1")
+    world.lead("C", "R1", tier="C").followup("C", days_ago(1), outcome="callback")
+    world.lead("L", "R1", tier="C").followup("L", days_ago(5), outcome="callback")
+    world.lead("S", "R1", tier="C", status="signed").followup("S", days_ago(2), outcome="callback")
+    rows = by_lead(world)
+    assert set(rows) == {"L", "S"}  # C's call was yesterday: due tomorrow
+    assert rows["L"]["suggested_action"] == "scheduled_callback"
+    assert rows["L"]["reason_code"] == "callback_undated"
+    assert rows["L"]["reason_zh"] == f"{days_ago(5)} 跟进时客户要求回访（未约定日期），已逾期 3 天"
+    assert rows["L"]["next_followup_date"] == ""  # no date is made up in its column
+    assert rows["S"]["reason_zh"] == f"{days_ago(2)} 跟进时客户要求回访（未约定日期）"
+    # a later call with another outcome ends it
+    world.followup("L", days_ago(1), outcome="interested")
+    assert "L" not in by_lead(world)
+
+
+def test_a_converted_outcome_makes_a_customer(world):
+    world.rep("R1")
+    world.lead("W", "R1", tier="B").followup("W", days_ago(20), outcome="converted")
+    world.followup("W", days_ago(15), outcome="no_answer")  # the latest outcome may differ
+    world.lead("P", "R1", tier="B").followup("P", days_ago(20), outcome="interested")
+    assert set(by_lead(world)) == {"P"}  # a customer gets no routine cadence
+    assert "W" in by_lead(world, PublishParams.from_vars({"outreach_customer_outcomes": []}))
+
+
 def test_cooldown(world):
     world.rep("R1")
     world.lead("L1", "R1", tier="A").followup("L1", days_ago(1))
