@@ -100,6 +100,7 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     ),
     "lifecycle": ("user_id", "as_of_date", "lifecycle_stage", "previous_stage", "active_days_30d"),
     "lead_scores": ("lead_id", "lead_tier", "as_of_date"),
+    "resolved": ("lead_id", "surviving_lead_id"),
 }  # fmt: skip
 
 #: A due item; ``user_id`` is the platform account a trigger fired for (None for
@@ -118,7 +119,10 @@ class PublishInputs:
       ``followups``: ``staging.stg_crm__followups``; ``contracts``: ``staging.stg_crm__contracts``;
     - ``users``: ``marts.users`` for D; ``lead_scores``: ``marts.lead_scores`` for D;
     - ``lifecycle``: ``marts.user_lifecycle_daily`` rows of the last
-      ``trigger_window_days`` days up to D (older rows are ignored).
+      ``trigger_window_days`` days up to D (older rows are ignored);
+    - ``resolved``: ``intermediate.int_leads__resolved`` (lead -> its company's surviving
+      lead, as dbt de-duplicated them for D): follow-ups and contracts of a duplicate
+      count for the surviving lead, as in the funnel and rep_performance.
     """
 
     reps: pd.DataFrame
@@ -128,6 +132,7 @@ class PublishInputs:
     users: pd.DataFrame
     lifecycle: pd.DataFrame
     lead_scores: pd.DataFrame
+    resolved: pd.DataFrame
 
     def validate(self) -> None:
         """Fail early, naming the frame and columns, instead of a KeyError deep inside."""
@@ -234,8 +239,21 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
     live = ~_flag(leads["is_deleted"]) & ~(leads["created_date"] > d)
     leads = leads[live & leads["lead_id"].notna()].drop_duplicates("lead_id", keep="last")
 
+    resolved = inputs.resolved.copy()
+    for col in ("lead_id", "surviving_lead_id"):
+        resolved[col] = _ids(resolved[col])
+    surviving = (
+        resolved.dropna().drop_duplicates("lead_id").set_index("lead_id")["surviving_lead_id"]
+    )
+
+    def company(ids: pd.Series) -> pd.Series:
+        """Lead ids -> their company's surviving lead id (unknown ids stay as they are)."""
+        return pd.Series(
+            [v if v is None else surviving.get(v, v) for v in ids], index=ids.index, dtype=object
+        )
+
     fu = inputs.followups.copy()
-    fu["lead_id"] = _ids(fu["lead_id"])
+    fu["lead_id"] = company(_ids(fu["lead_id"]))
     fu["followup_id"] = _ids(fu["followup_id"])
     fu["occurred_date"] = _days(fu["occurred_date"])
     fu["occurred_at"] = pd.to_datetime(fu["occurred_at"])
@@ -243,7 +261,8 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
     fu["outcome"] = fu["outcome"].map(lambda v: None if pd.isna(v) else str(v).strip().lower())
     fu = fu[fu["occurred_date"].notna() & (fu["occurred_date"] <= d) & fu["lead_id"].notna()]
 
-    # Follow-up stats per lead; the latest follow-up's next_followup_at is the rep's word.
+    # Follow-up stats per company (its surviving lead); the latest follow-up's
+    # next_followup_at is the rep's word.
     fu_sorted = fu.sort_values(["lead_id", "occurred_at", "followup_id"], kind="stable")
     latest = fu_sorted.groupby("lead_id", sort=True).tail(1).set_index("lead_id")
     stats = pd.DataFrame(
@@ -271,7 +290,7 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
 
     # First paid contract per lead (by lead_id, else through the lead's user_id).
     con = inputs.contracts.copy()
-    con["lead_id"] = _ids(con["lead_id"])
+    con["lead_id"] = company(_ids(con["lead_id"]))
     con["user_id"] = _ids(con["user_id"])
     con["signed_date"] = _days(con["signed_date"])
     # paid = a known status other than cancelled and a positive amount (as in dbt's
@@ -284,6 +303,7 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
     by_user = by_user.drop_duplicates("user_id")
     via_user = con[con["lead_id"].isna()].drop(columns="lead_id")
     via_user = via_user.merge(by_user[["user_id", "lead_id"]], on="user_id", how="inner")
+    via_user["lead_id"] = company(via_user["lead_id"])
     paid = pd.concat([con[con["lead_id"].notna()], via_user], ignore_index=True)
     first_paid = (
         paid.groupby("lead_id", as_index=False)["signed_date"]

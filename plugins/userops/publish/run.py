@@ -92,6 +92,8 @@ _QUERIES = {
     "from marts.user_lifecycle_daily where as_of_date between {p} and {p}",
     "lead_scores": "select lead_id, lead_tier, as_of_date from marts.lead_scores_history "
     "where as_of_date = {p}",
+    # rebuilt as of D by each dbt build, like the CRM staging tables read above
+    "resolved": "select lead_id, surviving_lead_id from intermediate.int_leads__resolved",
 }
 
 

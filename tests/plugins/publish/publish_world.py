@@ -68,6 +68,7 @@ TABLES: dict[str, dict[str, str]] = {
         "source_channel": "varchar", "score": "double precision", "lead_tier": "varchar",
         "as_of_date": "date",
     },
+    "intermediate.int_leads__resolved": {"lead_id": "varchar", "surviving_lead_id": "varchar"},
     "marts.rep_performance_history": {
         "as_of_date": "date", "rep_id": "varchar", "rep_name": "varchar", "is_active": "boolean",
         "daily_capacity": "integer", "followed_up_leads": "integer", "converted_leads": "integer",
@@ -97,6 +98,8 @@ class World:
     users: list[dict[str, Any]] = field(default_factory=list)
     lifecycle: list[dict[str, Any]] = field(default_factory=list)
     scores: list[dict[str, Any]] = field(default_factory=list)
+    #: duplicate lead id -> its company's surviving lead id (every other lead survives)
+    duplicates_of: dict[str, str] = field(default_factory=dict)
 
     def rep(
         self,
@@ -181,6 +184,22 @@ class World:
             )  # fmt: skip
         return self
 
+    def duplicate(self, lead_id: str, of: str, owner: str | None = None, **kw: Any) -> World:
+        """A duplicate CRM record of lead ``of``'s company (never scored, like in dbt)."""
+        self.lead(lead_id, owner, tier=None, **kw)
+        self.duplicates_of[lead_id] = of
+        return self
+
+    def resolved(self) -> list[dict[str, Any]]:
+        """Rows of intermediate.int_leads__resolved: lead -> surviving lead."""
+        return [
+            {
+                "lead_id": r["lead_id"],
+                "surviving_lead_id": self.duplicates_of.get(r["lead_id"], r["lead_id"]),
+            }
+            for r in self.leads
+        ]
+
     def followup(
         self,
         lead_id: str,
@@ -264,6 +283,7 @@ class World:
             "marts.user_lifecycle_daily": self.lifecycle,
             "marts.lead_scores_history": self.scores,
             "marts.rep_performance_history": self.rep_performance(),
+            "intermediate.int_leads__resolved": self.resolved(),
         }
         return {
             t: pd.DataFrame(rows, columns=list(TABLES[t])).astype(object)
@@ -282,6 +302,7 @@ class World:
             users=f["marts.users_history"],
             lifecycle=f["marts.user_lifecycle_daily"],
             lead_scores=f["marts.lead_scores_history"],
+            resolved=f["intermediate.int_leads__resolved"],
         )
 
 
@@ -298,6 +319,7 @@ def write_world(wh: Warehouse, world: World) -> None:
 
     wh.execute("create schema if not exists staging")
     wh.execute("create schema if not exists marts")
+    wh.execute("create schema if not exists intermediate")
     for table, frame in world.frames().items():
         cols = TABLES[table]
         wh.execute(f"drop table if exists {table}")

@@ -348,6 +348,30 @@ def test_a_converted_outcome_makes_a_customer(world):
     assert "W" in by_lead(world, PublishParams.from_vars({"outreach_customer_outcomes": []}))
 
 
+def test_a_company_called_under_its_duplicate_record_is_not_called_again(world):
+    world.rep("R1").rep("R2")
+    world.lead("L1", "R1", tier="A").followup("L1", days_ago(10))
+    world.duplicate("D1", of="L1", owner="R2")
+    assert by_lead(world)["L1"]["last_followup_date"] == str(days_ago(10))
+    world.followup("D1", days_ago(1), rep_id="R2", outcome="interested")  # yesterday, as D1
+    assert by_lead(world) == {}  # cooling down: the company was called yesterday
+    world.followup("D1", days_ago(1), rep_id="R2", next_on=D)  # a callback set on D1
+    row = by_lead(world)["L1"]
+    assert row["reason_code"] == "callback_due" and row["last_followup_date"] == str(days_ago(1))
+
+
+def test_a_company_paying_under_its_duplicate_record_is_a_customer(world):
+    world.rep("R1")
+    world.lead("L1", "R1", tier="B").followup("L1", days_ago(30))
+    assert "L1" in by_lead(world)
+    world.duplicate("D1", of="L1", user_id="U7")
+    world.contract("D1", days_ago(3))
+    assert by_lead(world) == {}  # a customer: no routine cadence
+    world.contracts.clear()
+    world.contract(None, days_ago(3), user_id="U7")  # paid by the duplicate's platform user
+    assert by_lead(world) == {}
+
+
 def test_cooldown(world):
     world.rep("R1")
     world.lead("L1", "R1", tier="A").followup("L1", days_ago(1))
