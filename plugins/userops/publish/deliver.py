@@ -20,6 +20,8 @@ from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+import pandas as pd
+
 from userops.publish.rules import ACTION_LABELS_ZH
 
 XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -53,6 +55,8 @@ class RepList:
     action_counts: Mapping[str, int] = field(default_factory=dict)
     diff_counts: Mapping[str, int] | None = None
     previous_date: str | None = None
+    #: The first rows of the list, one line each (see :func:`top_item_lines`).
+    top_items: tuple[str, ...] = ()
 
     @property
     def attachment_name(self) -> str:
@@ -79,6 +83,21 @@ def smtp_connection(smtp: SmtpSettings) -> Iterator[smtplib.SMTP]:
             conn.quit()
 
 
+#: How many rows the e-mail body lists.
+TOP_ITEMS = 5
+
+
+def top_item_lines(rows: pd.DataFrame, n: int = TOP_ITEMS) -> tuple[str, ...]:
+    """``"1. 公司（联系人）｜建议动作｜原因"`` for the first ``n`` rows (priority order)."""
+    out = []
+    for r in rows.sort_values("priority").head(n).to_dict("records"):
+        who = r["company_name"] or r["lead_id"]
+        if r.get("contact_name"):
+            who = f"{who}（{r['contact_name']}）"
+        out.append(f"{r['priority']}. {who}｜{r['suggested_action_zh']}｜{r['reason_zh']}")
+    return tuple(out)
+
+
 def list_subject(lst: RepList) -> str:
     return f"【每日跟进名单】{lst.business_date.isoformat()} {lst.rep_name}（{lst.rows} 条）"
 
@@ -93,6 +112,9 @@ def list_body(lst: RepList) -> str:
         n = lst.action_counts.get(action, 0)
         if n:
             lines.append(f"  - {label}：{n} 条")
+    if lst.top_items:
+        lines += ["", "优先处理："]
+        lines += [f"  {line}" for line in lst.top_items]
     if lst.diff_counts is not None and lst.previous_date:
         c = lst.diff_counts
         lines.append(

@@ -38,7 +38,7 @@ _WIDTHS: Mapping[str, int] = {
     "lead_tier": 10, "rfm_segment": 18, "rfm_segment_zh": 14, "lifecycle_stage": 14,
     "lifecycle_stage_zh": 10, "reason_code": 24, "reason_zh": 56, "suggested_action": 20,
     "suggested_action_zh": 14, "last_followup_date": 14, "next_followup_date": 14,
-    "priority_score": 8, "assignment": 12,
+    "priority_score": 8, "assignment": 12, "last_outcome_zh": 12, "assignment_reason_zh": 30,
 }  # fmt: skip
 
 
@@ -70,8 +70,35 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+#: What a rep reads first, in this order (Chinese only); the full row with every code
+#: column is on the third sheet, as in the CSV.
+REP_COLUMNS: tuple[str, ...] = (
+    "priority", "company_name", "contact_name", "phone", "email", "reason_zh",
+    "suggested_action_zh", "last_outcome_zh", "last_followup_date", "next_followup_date",
+    "lead_tier", "rfm_segment_zh", "lifecycle_stage_zh", "assignment_reason_zh",
+)  # fmt: skip
+
+#: Sheets of the workbook: (title, which rows, columns).  Routine follow-ups have their
+#: own sheet so a dozen identical cadence reasons never bury the calls that matter.
+SHEETS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("重点跟进", "priority", REP_COLUMNS),
+    ("例行跟进", "routine", REP_COLUMNS),
+    ("明细", "all", tuple(LIST_COLUMNS)),
+)
+ROUTINE_ACTION = "routine_followup"
+
+
+def _sheet_rows(rows: pd.DataFrame, which: str) -> pd.DataFrame:
+    if which == "all" or rows.empty:
+        return rows
+    routine = rows["suggested_action"] == ROUTINE_ACTION
+    return rows[routine if which == "routine" else ~routine]
+
+
 def xlsx_bytes(rows: pd.DataFrame, day: date, rep_name: str = "") -> bytes:
-    """The list as a workbook for people: Chinese bold header, frozen below it, filters.
+    """The list as a workbook for a rep (:data:`SHEETS`): the calls that matter, then the
+    routine follow-ups, each with the Chinese columns a rep needs first; then every
+    column as in the CSV.  Bold header, frozen below it, filters.
 
     Cells hold the same text as the CSV (numbers as numbers).  Document properties and
     zip entry times come from D, so the bytes depend only on the content.
@@ -81,20 +108,23 @@ def xlsx_bytes(rows: pd.DataFrame, day: date, rep_name: str = "") -> bytes:
     from openpyxl.utils import get_column_letter
     from openpyxl.writer.excel import ExcelWriter
 
-    cols = list(LIST_COLUMNS)
     wb = Workbook()
-    ws = wb.active
-    ws.title = "跟进名单"
-    ws.append([LIST_COLUMNS[c] for c in cols])
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(vertical="center")
-    for record in rows[cols].itertuples(index=False, name=None):
-        ws.append([v if isinstance(v, int) else _cell(v) for v in record])
-    for i, col in enumerate(cols, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = _WIDTHS.get(col, 14)
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{max(len(rows) + 1, 1)}"
+    wb.remove(wb.active)
+    for title, which, cols in SHEETS:
+        part = _sheet_rows(rows, which)
+        ws = wb.create_sheet(title)
+        ws.append([LIST_COLUMNS[c] for c in cols])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+            cell.alignment = Alignment(vertical="center")
+        for record in part[list(cols)].itertuples(index=False, name=None):
+            ws.append([v if isinstance(v, int) else _cell(v) for v in record])
+        for i, col in enumerate(cols, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = _WIDTHS.get(col, 14)
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(cols))}{max(len(part) + 1, 1)}"
+    # open on the calls that matter; on the routine sheet when there are none
+    wb.active = 0 if len(_sheet_rows(rows, "priority")) or rows.empty else 1
 
     stamp = datetime(day.year, day.month, day.day)
     props = wb.properties

@@ -40,7 +40,13 @@ from userops.publish.build import (
     build_lists,
     lifecycle_window_start,
 )
-from userops.publish.deliver import RepList, SmtpSettings, send_alert, send_lists
+from userops.publish.deliver import (
+    RepList,
+    SmtpSettings,
+    send_alert,
+    send_lists,
+    top_item_lines,
+)
 from userops.publish.files import (
     content_hash,
     csv_bytes,
@@ -420,6 +426,7 @@ def publish_day(
                         action_counts={str(k): int(v) for k, v in counts.items()},
                         diff_counts=diff["counts"],  # type: ignore[arg-type]
                         previous_date=diff["previous_date"],  # type: ignore[arg-type]
+                        top_items=top_item_lines(rows),
                     )
                 )
         if dry_run:

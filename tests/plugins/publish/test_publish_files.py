@@ -54,20 +54,39 @@ def test_xlsx_has_chinese_bold_header_frozen_pane_and_widths(tmp_path):
     assert files.csv_path == list_dir(tmp_path, D) / "R2.csv"
     assert files.xlsx_path.name == "R2.xlsx" and files.written
     wb = load_workbook(files.xlsx_path)
+    assert wb.sheetnames == ["重点跟进", "例行跟进", "明细"]
     ws = wb.active
-    assert ws.title == "跟进名单"
+    assert ws.title == "例行跟进"  # nothing but routine follow-ups: open on those
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
-    assert header == list(LIST_COLUMNS.values())
-    assert "跟进原因" in header and "建议动作" in header
+    assert header[:7] == ["优先级", "公司名称", "联系人", "电话", "邮箱", "跟进原因", "建议动作"]
+    assert "上次跟进结果" in header and "价值分群代码" not in header  # codes: sheet 明细
     assert all(c.font.bold for c in ws[1])
-    col = {name: i for i, name in enumerate(LIST_COLUMNS, start=1)}
-    assert ws.cell(2, col["lead_id"]).value == "L4"  # A before C
-    assert ws.cell(3, col["rfm_segment_zh"]).value == "重要价值客户"
-    assert ws.cell(2, col["priority"]).value == 1
-    assert ws.column_dimensions["Q"].width > ws.column_dimensions["B"].width  # reason is wide
+    col = {name: i for i, name in enumerate(header, start=1)}
+    assert ws.cell(2, col["公司名称"]).value == "L4 科技有限公司"  # A before C
+    assert ws.cell(3, col["价值分群"]).value == "重要价值客户"
+    assert ws.cell(2, col["优先级"]).value == 1
+    assert ws.column_dimensions["F"].width > ws.column_dimensions["A"].width  # reason is wide
+    full = wb["明细"]
+    assert [c.value for c in full[1]] == list(LIST_COLUMNS.values())
+    assert full.max_row == len(rows) + 1 and ws.max_row == len(rows) + 1
+    assert wb["重点跟进"].max_row == 1  # header only
     assert wb.properties.created.date() == D
-    assert ws.max_row == len(rows) + 1
+
+
+def test_calls_that_matter_come_first_and_routine_has_its_own_sheet():
+    w = _world()
+    w.lead("W", "R1", tier="C", user_id="UW", status="signed").contract("W", days_ago(90))
+    w.user("UW", lead_id="W", stage="dormant", segment="important_keep", last_active=days_ago(40))
+    w.stage("UW", D, "dormant", "growth")
+    rows = build_lists(w.inputs(), D, PublishParams.from_vars()).rep_rows("R1")
+    wb = load_workbook(io.BytesIO(xlsx_bytes(rows, D)))
+    assert wb.active.title == "重点跟进"
+    first = [[c.value for c in r] for r in wb["重点跟进"].iter_rows(min_row=2)]
+    routine = [[c.value for c in r] for r in wb["例行跟进"].iter_rows(min_row=2)]
+    assert [r[1] for r in first] == ["W 科技有限公司"] and first[0][6] == "挽回电话"
+    assert [r[0] for r in routine] == [2, 3]  # priorities continue where the first sheet ends
+    assert {r[6] for r in routine} == {"例行跟进"}
 
 
 def test_xlsx_bytes_are_deterministic_too():

@@ -74,10 +74,11 @@ def test_each_rep_receives_exactly_their_own_list(duckdb_target, tmp_path, smtp_
     for rep_id, name in (("R1", "王伟"), ("R2", "李娜")):
         (msg,) = inbox.to(f"{rep_id.lower()}@example.com")
         assert D.isoformat() in msg["Subject"] and name in msg["Subject"]
-        assert "跟进名单" in msg.get_body(("plain",)).get_content()
+        body = msg.get_body(("plain",)).get_content()
+        assert "跟进名单" in body and "优先处理：" in body
         filename, data = attachment(msg)
         assert filename == f"outreach_{D.isoformat()}_{rep_id}.xlsx"
-        ws = load_workbook(io.BytesIO(data)).active
+        ws = load_workbook(io.BytesIO(data))["明细"]
         values = list(ws.iter_rows(min_row=2, values_only=True))
         assert {v[1] for v in values} == {rep_id}  # rep_id column: only this rep's rows
         text = (folder / f"{rep_id}.csv").read_bytes().decode("utf-8-sig")
@@ -85,6 +86,7 @@ def test_each_rep_receives_exactly_their_own_list(duckdb_target, tmp_path, smtp_
         assert [v[4] for v in values] == csv_ids
     by_rep = {r.rep_id: r for r in result.reps}
     assert csv_ids == ["L3", "L4"]  # R2: win-back first, then the reassigned lead
+    assert "1. L3 科技有限公司（联系人L3）｜挽回电话｜" in body  # the e-mail lists the top items
     manifest = read_manifest(folder)
     digest = hashlib.sha256((folder / "R1.csv").read_bytes()).hexdigest()
     assert manifest["reps"]["R1"]["content_hash"] == digest == by_rep["R1"].content_hash
