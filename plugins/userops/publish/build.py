@@ -101,6 +101,7 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "lifecycle": ("user_id", "as_of_date", "lifecycle_stage", "previous_stage", "active_days_30d"),
     "lead_scores": ("lead_id", "lead_tier", "as_of_date"),
     "resolved": ("lead_id", "surviving_lead_id"),
+    "segments": ("user_id", "as_of_date", "rfm_segment", "recency_days"),
 }  # fmt: skip
 
 #: A due item; ``user_id`` is the platform account a trigger fired for (None for
@@ -120,6 +121,8 @@ class PublishInputs:
     - ``users``: ``marts.users`` for D; ``lead_scores``: ``marts.lead_scores`` for D;
     - ``lifecycle``: ``marts.user_lifecycle_daily`` rows of the last
       ``trigger_window_days`` days up to D (older rows are ignored);
+    - ``segments``: ``marts.user_rfm_history`` rows from the day before the trigger
+      window to D (segment changes);
     - ``resolved``: ``intermediate.int_leads__resolved`` (lead -> its company's surviving
       lead, as dbt de-duplicated them for D): follow-ups and contracts of a duplicate
       count for the surviving lead, as in the funnel and rep_performance.
@@ -133,6 +136,7 @@ class PublishInputs:
     lifecycle: pd.DataFrame
     lead_scores: pd.DataFrame
     resolved: pd.DataFrame
+    segments: pd.DataFrame
 
     def validate(self) -> None:
         """Fail early, naming the frame and columns, instead of a KeyError deep inside."""
@@ -217,6 +221,7 @@ class _Prepared:
     first_paid: pd.DataFrame  # lead_id, first_paid_date
     users: pd.DataFrame
     lifecycle: pd.DataFrame
+    segments: pd.DataFrame
 
 
 def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepared:
@@ -334,7 +339,12 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
     life["as_of_date"] = _days(life["as_of_date"])
     life = life[life["as_of_date"] <= d]
 
-    return _Prepared(d, reps, scored, fu, first_paid, users, life)
+    seg = inputs.segments.copy()
+    seg["user_id"] = _ids(seg["user_id"])
+    seg["as_of_date"] = _days(seg["as_of_date"])
+    seg = seg[seg["as_of_date"] <= d].dropna(subset=["user_id"])
+
+    return _Prepared(d, reps, scored, fu, first_paid, users, life, seg)
 
 
 # -- 1. reps -------------------------------------------------------------------------------
@@ -393,6 +403,30 @@ def _transitions(prep: _Prepared, params: PublishParams, to_stage: str, from_ok)
     out = out.drop_duplicates("user_id", keep="last")
     return out[["user_id", "as_of_date", "active_days_30d"]].rename(
         columns={"as_of_date": "transition_date"}
+    )
+
+
+def _segment_changes(prep: _Prepared, params: PublishParams) -> pd.DataFrame:
+    """Latest change into a ``winback_segment_changes`` segment per user within the
+    trigger window, the user still in it on D (consecutive snapshots of user_rfm_history)."""
+    d = prep.day
+    start = d - pd.Timedelta(days=params.trigger_window_days - 1)
+    seg = prep.segments.sort_values(["user_id", "as_of_date"], kind="stable")
+    seg = seg.drop_duplicates(["user_id", "as_of_date"], keep="last")
+    seg = seg.assign(previous_segment=seg.groupby("user_id")["rfm_segment"].shift())
+    targets = list(params.winback_segment_changes)
+    hit = (
+        seg["as_of_date"].between(start, d)
+        & seg["rfm_segment"].isin(targets)
+        & seg["previous_segment"].notna()
+        & (seg["previous_segment"] != seg["rfm_segment"])
+    )
+    today = seg[(seg["as_of_date"] == d) & seg["rfm_segment"].isin(targets)]["user_id"]
+    out = seg[hit & seg["user_id"].isin(today)].drop_duplicates("user_id", keep="last")
+    on_d = seg[seg["as_of_date"] == d].set_index("user_id")["recency_days"]
+    out = out.assign(recency_days=_lookup(out["user_id"], on_d))
+    return out[["user_id", "as_of_date", "previous_segment", "rfm_segment", "recency_days"]].rename(
+        columns={"as_of_date": "change_date"}
     )
 
 
@@ -501,6 +535,25 @@ def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, int
         reason_code="signup_inactive",
     )
     triggered.append(new)
+
+    changed = _segment_changes(prep, params)
+    changed = changed.assign(
+        start_date=changed["change_date"],
+        since_date=changed["change_date"],
+        reason_zh=[
+            f"价值分群由{RFM_SEGMENT_LABELS_ZH.get(p, p)}转为{RFM_SEGMENT_LABELS_ZH.get(s, s)}"
+            + (f"，已 {int(r)} 天未下单" if pd.notna(r) else "")
+            for p, s, r in zip(
+                changed["previous_segment"],
+                changed["rfm_segment"],
+                changed["recency_days"],
+                strict=True,
+            )
+        ],
+        action="winback_call",
+        reason_code="segment_changed",
+    )
+    triggered.append(changed)
 
     mature = _transitions(prep, params, "mature", lambda s: s == "growth")
     up = mature.merge(users, on="user_id", how="inner")
@@ -741,3 +794,9 @@ def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> Buil
 def lifecycle_window_start(day: date, params: PublishParams) -> date:
     """First day of lifecycle history :func:`build_lists` needs (for the warehouse query)."""
     return day - timedelta(days=params.trigger_window_days - 1)
+
+
+def segment_window_start(day: date, params: PublishParams) -> date:
+    """First day of RFM segment history :func:`build_lists` needs: the day before the
+    trigger window, so a change on its first day is seen."""
+    return day - timedelta(days=params.trigger_window_days)

@@ -138,6 +138,8 @@ class PublishParams:
     trigger_window_days: int
     #: RFM segments whose users get a win-back call when they turn dormant.
     winback_segments: tuple[str, ...]
+    #: RFM segments whose users get a win-back call when they change into them.
+    winback_segment_changes: tuple[str, ...]
     #: Hold the day when more than this share of users turned dormant/churned on D.
     churn_hold_share: float
     #: Lead statuses that get only triggered actions (plus any lead with a paid contract).
@@ -166,6 +168,7 @@ class PublishParams:
             "onboarding_max_days": "onboarding_max_days",
             "trigger_window_days": "trigger_window_days",
             "winback_segments": "winback_segments",
+            "winback_segment_changes": "winback_segment_changes",
             "publish_churn_hold_share": "churn_hold_share",
             "outreach_customer_statuses": "customer_statuses",
             "outreach_action_weights": "action_weights",
@@ -186,6 +189,7 @@ class PublishParams:
         set_(self, "tier_weights", _frozen({k: int(v) for k, v in self.tier_weights.items()}))
         set_(self, "customer_statuses", tuple(str(s) for s in self.customer_statuses))
         set_(self, "winback_segments", _tiers(self.winback_segments))
+        set_(self, "winback_segment_changes", _tiers(self.winback_segment_changes))
         set_(self, "customer_outcomes", _tiers(self.customer_outcomes))
         set_(
             self,
@@ -210,9 +214,10 @@ class PublishParams:
                 problems.append(f"{name} has unknown follow-up outcomes {sorted(odd)}")
         if self.callback_default_days < 0 or any(v < 0 for v in self.outcome_cadence_days.values()):
             problems.append("callback_default_days and outcome_cadence_days must be >= 0")
-        unknown = set(self.winback_segments) - set(RFM_SEGMENT_LABELS_ZH)
-        if unknown:
-            problems.append(f"winback_segments has unknown segments {sorted(unknown)}")
+        for name in ("winback_segments", "winback_segment_changes"):
+            unknown = set(getattr(self, name)) - set(RFM_SEGMENT_LABELS_ZH)
+            if unknown:
+                problems.append(f"{name} has unknown segments {sorted(unknown)}")
         missing = set(ACTION_LABELS_ZH) - set(self.action_weights)
         if missing:
             problems.append(f"action_weights misses {sorted(missing)}")

@@ -39,6 +39,7 @@ from userops.publish.build import (
     PublishInputs,
     build_lists,
     lifecycle_window_start,
+    segment_window_start,
 )
 from userops.publish.deliver import (
     RepList,
@@ -100,6 +101,8 @@ _QUERIES = {
     "where as_of_date = {p}",
     # rebuilt as of D by each dbt build, like the CRM staging tables read above
     "resolved": "select lead_id, surviving_lead_id from intermediate.int_leads__resolved",
+    "segments": "select user_id, as_of_date, rfm_segment, recency_days "
+    "from marts.user_rfm_history where as_of_date between {p} and {p}",
 }
 
 
@@ -135,6 +138,7 @@ def read_inputs(wh: Warehouse, day: date, params: PublishParams) -> PublishInput
         "contracts": [day],
         "users": [day],
         "lifecycle": [lifecycle_window_start(day, params), day],
+        "segments": [segment_window_start(day, params), day],
         "lead_scores": [day],
     }
     frames = {name: wh.fetch_df(sql.format(p=p), args.get(name)) for name, sql in _QUERIES.items()}

@@ -69,6 +69,10 @@ TABLES: dict[str, dict[str, str]] = {
         "as_of_date": "date",
     },
     "intermediate.int_leads__resolved": {"lead_id": "varchar", "surviving_lead_id": "varchar"},
+    "marts.user_rfm_history": {
+        "as_of_date": "date", "user_id": "varchar", "rfm_segment": "varchar",
+        "recency_days": "integer",
+    },
     "marts.rep_performance_history": {
         "as_of_date": "date", "rep_id": "varchar", "rep_name": "varchar", "is_active": "boolean",
         "daily_capacity": "integer", "followed_up_leads": "integer", "converted_leads": "integer",
@@ -98,6 +102,7 @@ class World:
     users: list[dict[str, Any]] = field(default_factory=list)
     lifecycle: list[dict[str, Any]] = field(default_factory=list)
     scores: list[dict[str, Any]] = field(default_factory=list)
+    segments: list[dict[str, Any]] = field(default_factory=list)
     #: duplicate lead id -> its company's surviving lead id (every other lead survives)
     duplicates_of: dict[str, str] = field(default_factory=dict)
 
@@ -182,6 +187,18 @@ class World:
                 {"lead_id": lead_id, "user_id": user_id, "owner_rep_id": owner,
                  "source_channel": "sem", "score": 50.0, "lead_tier": tier, "as_of_date": self.day}
             )  # fmt: skip
+        return self
+
+    def segment(self, user_id: str, on: date, segment: str, recency_days: int = 40) -> World:
+        """A row of marts.user_rfm_history: ``user_id``'s RFM segment as of ``on``."""
+        self.segments.append(
+            {
+                "as_of_date": on,
+                "user_id": user_id,
+                "rfm_segment": segment,
+                "recency_days": recency_days,
+            }
+        )
         return self
 
     def duplicate(self, lead_id: str, of: str, owner: str | None = None, **kw: Any) -> World:
@@ -284,6 +301,7 @@ class World:
             "marts.lead_scores_history": self.scores,
             "marts.rep_performance_history": self.rep_performance(),
             "intermediate.int_leads__resolved": self.resolved(),
+            "marts.user_rfm_history": self.segments,
         }
         return {
             t: pd.DataFrame(rows, columns=list(TABLES[t])).astype(object)
@@ -303,6 +321,7 @@ class World:
             lifecycle=f["marts.user_lifecycle_daily"],
             lead_scores=f["marts.lead_scores_history"],
             resolved=f["intermediate.int_leads__resolved"],
+            segments=f["marts.user_rfm_history"],
         )
 
 

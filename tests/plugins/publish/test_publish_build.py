@@ -427,6 +427,44 @@ def test_winback_segments_are_a_var(world):
         PublishParams.from_vars({"winback_segments": ["important_vip"]})
 
 
+def test_winback_when_a_customer_turns_important_winback(world):
+    world.rep("R1")
+    world.lead("W", "R1", tier="B", user_id="U1", status="signed").contract("W", days_ago(200))
+    world.user("U1", lead_id="W", stage="growth", segment="important_winback")
+    world.segment("U1", days_ago(3), "important_value").segment(
+        "U1", days_ago(2), "important_value"
+    )
+    world.segment("U1", days_ago(1), "important_winback", 91)
+    world.segment("U1", D, "important_winback", 92)
+    row = by_lead(world)["W"]
+    assert (row["suggested_action"], row["reason_code"]) == ("winback_call", "segment_changed")
+    assert row["reason_zh"] == (
+        f"价值分群由重要价值客户转为重要挽留客户，已 92 天未下单（{days_ago(1)} 触发）"
+    )
+    # a call on/after the change ends it; so does leaving the segment again
+    world.followup("W", days_ago(1))
+    assert by_lead(world) == {}
+    world.followups.clear()
+    world.segments[-1]["rfm_segment"] = "important_value"
+    assert by_lead(world) == {}
+
+
+def test_no_segment_trigger_without_a_change_in_the_window(world):
+    world.rep("R1")
+    world.lead("W", "R1", tier="B", user_id="U1", status="signed").contract("W", days_ago(200))
+    world.user("U1", lead_id="W", stage="growth", segment="important_winback")
+    world.segment("U1", D, "important_winback")  # first snapshot: nothing to compare with
+    assert by_lead(world) == {}
+    world.segment("U1", days_ago(8), "important_value")  # changed before the 7-day window
+    world.segment("U1", days_ago(7), "important_winback")
+    assert by_lead(world) == {}
+    world.segments[-2]["as_of_date"] = days_ago(7)  # ... now inside it
+    world.segments[-1]["as_of_date"] = days_ago(6)
+    assert by_lead(world)["W"]["reason_code"] == "segment_changed"
+    off = PublishParams.from_vars({"winback_segment_changes": []})
+    assert by_lead(world, off) == {}
+
+
 def test_a_trigger_row_shows_the_account_it_fired_for(world):
     # one company, two platform accounts: U1 is the lead's own, U2 turned dormant
     world.rep("R1")
