@@ -106,6 +106,7 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
 
 #: A due item; ``user_id`` is the platform account a trigger fired for (None for
 #: lead-level items), so the row shows that account's segment and stage.
+CALLBACK_ACTION = "scheduled_callback"
 ITEM_COLUMNS = ("lead_id", "action", "reason_code", "reason_zh", "overdue_days", "user_id")
 _INACTIVE_STAGES = ("dormant", "churned")
 
@@ -644,15 +645,18 @@ def collapse_items(items: pd.DataFrame, prep: _Prepared, params: PublishParams) 
 
 
 # -- 4. assignment under capacity ----------------------------------------------------------
-def _handover_reason(owner: str | None, tier: str, reps: _RepState, params: PublishParams) -> str:
-    """Why a due lead is not simply kept by its owner ("owner" when it is)."""
+def _handover_reason(
+    owner: str | None, tier: str, action: str, reps: _RepState, params: PublishParams
+) -> str:
+    """Why a due lead is not simply kept by its owner ("owner" when it is).  A callback
+    the owner scheduled stays with them whatever the tiers: the customer expects that rep."""
     if owner is None:
         return "no_owner"
     if owner not in reps.room:
         return "owner_inactive"
     if not params.keep_owner:
         return "matched_by_tier"
-    if reps.tier[owner] not in params.tier_match[tier]:
+    if action != CALLBACK_ACTION and reps.tier[owner] not in params.tier_match[tier]:
         return "owner_tier_not_allowed"
     if reps.room[owner] <= 0:
         return "owner_at_capacity"
@@ -699,10 +703,11 @@ def assign_items(
         ["priority_score", "lead_id"], ascending=[False, True], kind="stable"
     )
     chosen: list[tuple[str, str, str, str]] = []
-    for lead_id, tier in zip(order["lead_id"], order["lead_tier"], strict=True):
+    actions = order["suggested_action"] if "suggested_action" in order else [None] * len(order)
+    for lead_id, tier, action in zip(order["lead_id"], order["lead_tier"], actions, strict=True):
         owner = owners.get(lead_id)
         owner = None if owner is None or pd.isna(owner) else str(owner)
-        reason = _handover_reason(owner, tier, state, params)
+        reason = _handover_reason(owner, tier, action, state, params)
         pick = owner if reason == "owner" else state.pick(params.tier_match[tier])
         if pick is None:
             if owner in backlog:

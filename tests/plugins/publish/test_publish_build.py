@@ -80,6 +80,15 @@ def test_owner_keeps_a_lead_only_when_their_tier_is_allowed(world):
     assert rows["A2"]["assignment_reason_zh"].startswith("负责人等级不在")
 
 
+def test_a_callback_stays_with_the_rep_who_scheduled_it(world):
+    _ten_reps(world)
+    world.lead("A1", "R9", tier="A").followup("A1", days_ago(3), rep_id="R9", next_on=D)
+    world.lead("A2", "R9", tier="A")  # routine: a bottom rep may not keep an A lead
+    rows = by_lead(world)
+    assert (rows["A1"]["rep_id"], rows["A1"]["assignment_reason"]) == ("R9", "owner")
+    assert rows["A2"]["assignment_reason"] == "owner_tier_not_allowed"
+
+
 def test_a_full_owner_hands_leads_over_within_the_allowed_tiers(world):
     _ten_reps(world, capacity=1)
     for i in range(3):
