@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from userops.publish.rules import ACTION_LABELS_ZH
+
+if TYPE_CHECKING:  # the DAG imports this module; pandas only when a list is built
+    import pandas as pd
 
 XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 

@@ -54,6 +54,7 @@ RFM_SEGMENTS: tuple[str, ...] = (
 )
 #: SPEC §2 271 tiers.
 LEAD_TIERS: tuple[str, ...] = ("A", "B", "C")
+REP_TIERS: tuple[str, ...] = ("top", "middle", "bottom")
 #: SPEC §1.2 platforms.
 PLATFORMS: tuple[str, ...] = ("web", "ios", "android", "miniprogram")
 
@@ -277,6 +278,23 @@ def _lead_scores(gxe: Any) -> list[Any]:
     ]
 
 
+def _rep_performance(gxe: Any) -> list[Any]:
+    active = {"row_condition": "is_active == True", "condition_parser": "pandas"}
+    return [
+        *_key(gxe, "rep_id"),
+        *_as_of(gxe),
+        # The lists match leads to reps by these: every active rep is ranked and tiered.
+        gxe.ExpectColumnValuesToNotBeNull(column="rep_tier", **active),
+        gxe.ExpectColumnValuesToNotBeNull(column="rep_rank", **active),
+        gxe.ExpectColumnValuesToBeInSet(column="rep_tier", value_set=list(REP_TIERS)),
+        gxe.ExpectColumnValuesToBeBetween(column="daily_capacity", min_value=0),
+        gxe.ExpectColumnValuesToBeBetween(column="conversion_rate", min_value=0),
+        # Without one active rep nobody gets a list.
+        gxe.ExpectColumnValuesToBeInSet(column="is_active", value_set=[True], mostly=0.000001),
+        _row_count_drift(gxe),
+    ]
+
+
 def _active_users_daily(gxe: Any) -> list[Any]:
     return [
         *_key(gxe, "activity_date"),
@@ -311,6 +329,7 @@ _SPECS: tuple[SuiteSpec, ...] = (
     SuiteSpec("marts.users", "one row per user as of the day", _users),
     SuiteSpec("marts.user_rfm", "RFM scores and segment per paying user", _user_rfm),
     SuiteSpec("marts.lead_scores", "score and 271 tier per lead", _lead_scores),
+    SuiteSpec("marts.rep_performance", "conversion, rank and 271 tier per rep", _rep_performance),
     SuiteSpec("marts.active_users_daily", "DAU/WAU/MAU per day up to the day", _active_users_daily),
     SuiteSpec("marts.retention_cohorts", "retention per signup cohort", _retention_cohorts),
 )

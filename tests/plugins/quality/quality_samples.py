@@ -43,6 +43,11 @@ MART_DDL = {
         "lead_id varchar, user_id varchar, owner_rep_id varchar, source_channel varchar, "
         "lead_score integer, is_cleaned boolean, lead_tier varchar, as_of_date date"
     ),
+    "marts.rep_performance": (
+        "as_of_date date, rep_id varchar, rep_name varchar, is_active boolean, "
+        "daily_capacity integer, followed_up_leads integer, converted_leads integer, "
+        "conversion_rate double precision, rep_rank integer, rep_tier varchar"
+    ),
     "marts.active_users_daily": (
         "activity_date date, dau integer, wau integer, mau integer, stickiness numeric(10,4)"
     ),
@@ -206,6 +211,23 @@ def _lead_scores(day: BusinessDay) -> pd.DataFrame:
     )
 
 
+def _rep_performance(day: BusinessDay) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "as_of_date": [day.day] * 4,
+            "rep_id": ["r1", "r2", "r3", "r9"],
+            "rep_name": ["Ann", "Bo", "Cy", "Di"],
+            "is_active": [True, True, True, False],
+            "daily_capacity": [10, 8, 5, 10],
+            "followed_up_leads": [4, 2, 0, 3],
+            "converted_leads": [2, 0, 0, 1],
+            "conversion_rate": [0.5, 0.0, 0.0, 1 / 3],
+            "rep_rank": [1, 2, 3, None],
+            "rep_tier": ["top", "middle", "middle", None],
+        }
+    )
+
+
 def _active_users_daily(day: BusinessDay) -> pd.DataFrame:
     n = 5
     dau = [3, 4, 2, 5, 6]
@@ -250,6 +272,7 @@ def good_frames(day: BusinessDay = DAY) -> dict[str, pd.DataFrame]:
         "marts.users": _users(day),
         "marts.user_rfm": _user_rfm(day),
         "marts.lead_scores": _lead_scores(day),
+        "marts.rep_performance": _rep_performance(day),
         "marts.active_users_daily": _active_users_daily(day),
         "marts.retention_cohorts": _retention_cohorts(day),
     }
@@ -265,6 +288,7 @@ PHYSICAL = {
     "marts.users": "marts.users_history",
     "marts.user_rfm": "marts.user_rfm_history",
     "marts.lead_scores": "marts.lead_scores_history",
+    "marts.rep_performance": "marts.rep_performance_history",
 }
 
 

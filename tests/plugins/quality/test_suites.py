@@ -102,6 +102,12 @@ CASES = [
     ("marts.lead_scores", _dup_first_row, ("expect_column_values_to_be_unique", "lead_id", CRIT)),
     ("marts.lead_scores", _set("lead_tier", "S"), ("expect_column_values_to_be_in_set", "lead_tier", CRIT)),
     ("marts.lead_scores", _set("lead_tier", None), ("expect_column_values_to_not_be_null", "lead_tier", CRIT)),
+    # marts.rep_performance
+    ("marts.rep_performance", _dup_first_row, ("expect_column_values_to_be_unique", "rep_id", CRIT)),
+    ("marts.rep_performance", _set("rep_tier", None), ("expect_column_values_to_not_be_null", "rep_tier", CRIT)),
+    ("marts.rep_performance", _set("rep_tier", "star"), ("expect_column_values_to_be_in_set", "rep_tier", CRIT)),
+    ("marts.rep_performance", lambda df: df.assign(is_active=False), ("expect_column_values_to_be_in_set", "is_active", CRIT)),
+    ("marts.rep_performance", _set("daily_capacity", -1), ("expect_column_values_to_be_between", "daily_capacity", CRIT)),
     # marts.active_users_daily
     ("marts.active_users_daily", _set("stickiness", 1.2), ("expect_column_values_to_be_between", "stickiness", CRIT)),
     ("marts.active_users_daily", _set("dau", 7), ("expect_column_pair_values_a_to_be_greater_than_b", "mau,dau", CRIT)),
