@@ -33,7 +33,7 @@ Steps (SPEC §2 "271 tiering and matching", "Follow-up cadence"):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -407,6 +407,20 @@ def _transitions(prep: _Prepared, params: PublishParams, to_stage: str, from_ok)
     )
 
 
+def _late(days: int) -> str:
+    return f"，已逾期 {days} 天" if days > 0 else ""
+
+
+def _callbacks(
+    leads: pd.DataFrame, due_col: str, code: str, text: Callable[[dict, int], str], d: pd.Timestamp
+) -> pd.DataFrame:
+    """Callback items of the leads whose ``due_col`` date is D or earlier (not lost)."""
+    due = leads[leads[due_col].notna() & ~leads["is_lost"] & (leads[due_col] <= d)]
+    late = (d - due[due_col]).dt.days.astype(int)
+    reasons = [text(r, n) for r, n in zip(due.to_dict("records"), late, strict=True)]
+    return _items(due, "scheduled_callback", code, pd.Series(reasons), late.to_numpy())
+
+
 def _segment_changes(prep: _Prepared, params: PublishParams) -> pd.DataFrame:
     """Latest change into a ``winback_segment_changes`` segment per user within the
     trigger window, the user still in it on D (consecutive snapshots of user_rfm_history)."""
@@ -439,28 +453,21 @@ def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, int
     cooled = since.isna() | (since >= params.cooldown_days)
     parts: list[pd.DataFrame] = []
 
-    # A rep's next_followup_at is honoured on its business date and after (not for lost leads).
-    sched = leads[leads["next_followup_date"].notna() & ~leads["is_lost"]]
-    sched = sched[sched["next_followup_date"] <= d]
-    late = (d - sched["next_followup_date"]).dt.days.astype(int)
-    text = [
-        f"销售预约 {_iso(n)} 回访" + (f"，已逾期 {o} 天" if o > 0 else "")
-        for n, o in zip(sched["next_followup_date"], late, strict=True)
-    ]
+    # A rep's next_followup_at is honoured on its business date and after (not for lost
+    # leads); a callback the customer asked for without a date, callback_default_days later.
     parts.append(
-        _items(sched, "scheduled_callback", "callback_due", pd.Series(text), late.to_numpy())
-    )
-    # The customer asked for a callback and the rep set no date: callback_default_days later.
-    undated = leads[leads["undated_callback_date"].notna() & ~leads["is_lost"]]
-    undated = undated[undated["undated_callback_date"] <= d]
-    late = (d - undated["undated_callback_date"]).dt.days.astype(int)
-    text = [
-        f"{_iso(f)} 跟进时客户要求回访（未约定日期）" + (f"，已逾期 {o} 天" if o > 0 else "")
-        for f, o in zip(undated["last_followup_date"], late, strict=True)
-    ]
+        _callbacks(
+            leads, "next_followup_date", "callback_due",
+            lambda r, late: f"销售预约 {_iso(r['next_followup_date'])} 回访" + _late(late), d,
+        )
+    )  # fmt: skip
     parts.append(
-        _items(undated, "scheduled_callback", "callback_undated", pd.Series(text), late.to_numpy())
-    )
+        _callbacks(
+            leads, "undated_callback_date", "callback_undated",
+            lambda r, late: f"{_iso(r['last_followup_date'])} 跟进时客户要求回访（未约定日期）"
+            + _late(late), d,
+        )
+    )  # fmt: skip
 
     # Cadence: prospects only (not lost, not customers), no callback pending, cooled down.
     base = leads[
