@@ -29,6 +29,7 @@ MART_TABLES = (
     "marts.lifecycle_transitions",
     "marts.lead_funnel",
     "marts.lead_scores",
+    "marts.rep_performance",
     "marts.user_tags",
 )
 

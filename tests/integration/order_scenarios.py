@@ -45,7 +45,14 @@ D1, D2, D3, D4, D5, D6, D7 = DAYS
 SHUFFLED = [D3, D1, D6, D2, D5, D4, D7]
 SCHEMAS = ("raw", "staging", "intermediate", "marts", "seeds")
 BOOKKEEPING = {"_batch_id", "_loaded_at", "_staged_through"}
-CURRENT_MARTS = ("users", "user_rfm", "lead_scores", "user_tags", "user_activity")
+CURRENT_MARTS = (
+    "users",
+    "user_rfm",
+    "lead_scores",
+    "user_tags",
+    "user_activity",
+    "rep_performance",
+)
 
 
 @pytest.fixture(scope="module")
