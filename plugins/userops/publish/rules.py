@@ -22,58 +22,35 @@ has been waiting: days past the cadence due date, past the rep's
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+
+def seed_labels(seed: str) -> Mapping[str, str]:
+    """code -> label_zh of ``dbt_project/seeds/<seed>.csv``: the labels live once, in the
+    seeds BI joins to, and the lists read the same file."""
+    from userops.config import DBT_PROJECT_DIR
+
+    path = DBT_PROJECT_DIR / "seeds" / f"{seed}.csv"
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = sorted(csv.DictReader(f), key=lambda r: int(r["sort_order"]))
+    return MappingProxyType({r["code"]: r["label_zh"] for r in rows})
+
+
 #: Suggested actions: code -> Chinese label (also the keys of ``action_weights``).
-ACTION_LABELS_ZH: Mapping[str, str] = MappingProxyType(
-    {
-        "winback_call": "挽回电话",
-        "scheduled_callback": "预约回访",
-        "onboarding_call": "新手引导电话",
-        "upsell": "升级推荐",
-        "routine_followup": "例行跟进",
-    }
-)
-
+ACTION_LABELS_ZH: Mapping[str, str] = seed_labels("outreach_actions")
 #: RFM segments (SPEC §2 table).
-RFM_SEGMENT_LABELS_ZH: Mapping[str, str] = MappingProxyType(
-    {
-        "important_value": "重要价值客户",
-        "important_develop": "重要发展客户",
-        "important_keep": "重要保持客户",
-        "important_winback": "重要挽留客户",
-        "general_value": "一般价值客户",
-        "general_develop": "一般发展客户",
-        "general_keep": "一般保持客户",
-        "general_winback": "一般挽留客户",
-    }
-)
-
+RFM_SEGMENT_LABELS_ZH: Mapping[str, str] = seed_labels("rfm_segments")
 #: Follow-up outcomes (docs/spec.md §1, followups.outcome).
-OUTCOME_LABELS_ZH: Mapping[str, str] = MappingProxyType(
-    {
-        "no_answer": "未接通",
-        "interested": "有兴趣",
-        "not_interested": "暂无兴趣",
-        "callback": "要求回访",
-        "converted": "已成交",
-    }
-)
-
+OUTCOME_LABELS_ZH: Mapping[str, str] = seed_labels("followup_outcomes")
 #: Lifecycle stages (SPEC §2).
-LIFECYCLE_LABELS_ZH: Mapping[str, str] = MappingProxyType(
-    {
-        "introduction": "导入期",
-        "growth": "成长期",
-        "mature": "成熟期",
-        "dormant": "休眠期",
-        "churned": "流失期",
-    }
-)
+LIFECYCLE_LABELS_ZH: Mapping[str, str] = seed_labels("lifecycle_stages")
+#: How a list row's rep was chosen (``assignment_reason``, ADR 0009).
+ASSIGNMENT_REASON_LABELS_ZH: Mapping[str, str] = seed_labels("assignment_reasons")
 
 REP_TIERS: tuple[str, ...] = ("top", "middle", "bottom")
 LEAD_TIERS: tuple[str, ...] = ("A", "B", "C")
@@ -95,19 +72,6 @@ def _boolean(value: Any, name: str) -> bool:
     if text in ("true", "false"):
         return text == "true"
     raise ValueError(f"invalid publish params: {name} must be true or false, got {value!r}")
-
-
-#: How a list row's rep was chosen (``assignment_reason``): code -> Chinese label.
-ASSIGNMENT_REASON_LABELS_ZH: Mapping[str, str] = MappingProxyType(
-    {
-        "owner": "负责人跟进",
-        "no_owner": "无负责人，按 271 等级分配",
-        "owner_inactive": "负责人已停用，按 271 等级分配",
-        "owner_tier_not_allowed": "负责人等级不在此线索等级的分配范围，按 271 重新分配",
-        "owner_at_capacity": "负责人今日名额已满，转给有余量的销售",
-        "matched_by_tier": "按 271 等级分配",
-    }
-)
 
 
 @dataclass(frozen=True)

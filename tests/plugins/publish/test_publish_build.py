@@ -698,3 +698,20 @@ def test_a_var_set_in_dbt_project_yml_changes_the_list(world, tmp_path, monkeypa
     )
     monkeypatch.setattr(userops.config, "DBT_PROJECT_DIR", edited)
     assert listed() == {"L1"}
+
+
+def test_labels_come_from_the_seeds(tmp_path, monkeypatch):
+    import shutil
+
+    import userops.config
+    from userops.publish.rules import seed_labels
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(userops.config.DBT_PROJECT_DIR / "seeds", project / "seeds")
+    seed = project / "seeds" / "outreach_actions.csv"
+    seed.write_text(
+        seed.read_text(encoding="utf-8").replace("升级推荐", "增购推荐"), encoding="utf-8"
+    )
+    monkeypatch.setattr(userops.config, "DBT_PROJECT_DIR", project)
+    assert seed_labels("outreach_actions")["upsell"] == "增购推荐"
+    assert list(seed_labels("assignment_reasons"))[0] == "owner"  # sort_order
