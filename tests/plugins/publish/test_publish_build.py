@@ -714,4 +714,4 @@ def test_labels_come_from_the_seeds(tmp_path, monkeypatch):
     )
     monkeypatch.setattr(userops.config, "DBT_PROJECT_DIR", project)
     assert seed_labels("outreach_actions")["upsell"] == "增购推荐"
-    assert list(seed_labels("assignment_reasons"))[0] == "owner"  # sort_order
+    assert next(iter(seed_labels("assignment_reasons"))) == "owner"  # sort_order
