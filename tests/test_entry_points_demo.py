@@ -95,6 +95,12 @@ def test_userops_summary_step_and_help(demo):
     )  # fmt: skip
     assert summary.returncode == 0, explain(summary)
     assert "Outreach lists" in summary.stdout and "rep_" in summary.stdout
+    cut = re.search(r"Not listed today: (\d+) due items .* and (\d+) of leads", summary.stdout)
+    assert cut, summary.stdout[-3000:]
+    folder = demo.data_dir / "output" / "outreach" / demo.day.isoformat()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    backlog = sum(r["backlog"] for r in manifest["reps"].values())
+    assert (int(cut[1]), int(cut[2])) == (backlog, manifest["unassigned"])
     step = subprocess.run(
         [str(USEROPS), "step", "validate", "--date", demo.day.isoformat()],
         cwd=ROOT, env={**demo.env, "AIRFLOW_HOME": str(demo.airflow_home)},

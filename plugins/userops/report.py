@@ -151,8 +151,10 @@ def print_summary(settings: Settings, day: date) -> None:
     if manifest:
         unassigned = int(manifest.get("unassigned", 0))
         orphans = int(manifest.get("triggers_without_lead", 0))
-        print(f"\nUnassigned: {unassigned} due items of leads without an active owner found "
-              "no rep with room (raise capacities or add reps); "
+        backlog = sum(int(r.get("backlog", 0)) for r in manifest.get("reps", {}).values())
+        print(f"\nNot listed today: {backlog} due items of active reps' own leads and "
+              f"{unassigned} of leads without an active owner found no allowed rep with room "
+              "(271 matching, ADR 0009: raise capacities, add reps or widen rep_tier_match); "
               f"{orphans} triggered users have no lead to list")  # fmt: skip
     held = held_reasons(settings, day)
     if held:
