@@ -319,7 +319,8 @@ def test_bi_role_is_denied_everything_else(world):
 
 def test_marts_carry_contact_data_masked_only(world):
     """Every contact column of every mart is a ``*_masked`` one, every value is masked,
-    and no real phone, e-mail or contact name of a lead appears in any mart column."""
+    and no real phone, e-mail or contact name of a lead appears in any mart column (a
+    rep's own name aside)."""
     target: WarehouseTarget = world["target"]
     with Warehouse(target) as wh:
         columns = wh.fetchall(
@@ -327,10 +328,14 @@ def test_marts_carry_contact_data_masked_only(world):
             "where table_schema = 'marts' order by 1, 2"
         )
         leads = wh.fetch_df("select phone, email, contact_name from staging.stg_crm__leads")
+        reps = wh.fetch_df("select rep_name from staging.stg_crm__sales_reps")
     contact = [(t, c) for t, c in columns if CONTACT_COLUMN.search(c)]
     assert contact, "the marts should carry masked contact columns"
     assert all(c.endswith("_masked") for _, c in contact), contact
     secrets = {v for col in ("phone", "email", "contact_name") for v in leads[col].dropna()}
+    # a rep's own name (rep_performance) is staff data, not a customer's contact: a contact
+    # who shares it cannot be told apart by value, so it is not searched for
+    secrets -= set(reps["rep_name"].dropna())
     assert len(secrets) > 100
     with _bi_connect(world) as conn:
         for table, column in contact:
