@@ -418,7 +418,7 @@ def _callbacks(
     due = leads[leads[due_col].notna() & ~leads["is_lost"] & (leads[due_col] <= d)]
     late = (d - due[due_col]).dt.days.astype(int)
     reasons = [text(r, n) for r, n in zip(due.to_dict("records"), late, strict=True)]
-    return _items(due, "scheduled_callback", code, pd.Series(reasons), late.to_numpy())
+    return _items(due, CALLBACK_ACTION, code, pd.Series(reasons), late.to_numpy())
 
 
 def _segment_changes(prep: _Prepared, params: PublishParams) -> pd.DataFrame:
@@ -710,8 +710,9 @@ def assign_items(
         ["priority_score", "lead_id"], ascending=[False, True], kind="stable"
     )
     chosen: list[tuple[str, str, str, str]] = []
-    actions = order["suggested_action"] if "suggested_action" in order else [None] * len(order)
-    for lead_id, tier, action in zip(order["lead_id"], order["lead_tier"], actions, strict=True):
+    for lead_id, tier, action in zip(
+        order["lead_id"], order["lead_tier"], order["suggested_action"], strict=True
+    ):
         owner = owners.get(lead_id)
         owner = None if owner is None or pd.isna(owner) else str(owner)
         reason = _handover_reason(owner, tier, action, state, params)

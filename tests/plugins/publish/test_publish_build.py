@@ -181,6 +181,9 @@ def test_no_lead_is_cut_while_an_allowed_rep_has_room(seed):
     leads = pd.DataFrame({"lead_id": pd.Series(lead_ids, dtype=object)})
     leads["lead_tier"] = [rnd.choice("ABC") for _ in range(len(leads))]
     leads["priority_score"] = [rnd.randint(0, 200) for _ in range(len(leads))]
+    leads["suggested_action"] = [
+        rnd.choice(["scheduled_callback", "routine_followup"]) for _ in range(len(leads))
+    ]
     owner_pool = [*reps["rep_id"], None, "GONE"]
     owners = pd.Series({lead: rnd.choice(owner_pool) for lead in leads["lead_id"]}, dtype=object)
     params = PublishParams.from_vars({"outreach_keep_owner": rnd.random() < 0.7})
@@ -220,6 +223,7 @@ def test_the_adr_worked_example():
             "lead_id": pd.Series([lead for lead, _, _ in leads], dtype=object),
             "lead_tier": [tier for _, tier, _ in leads],
             "priority_score": range(200, 200 - 10 * len(leads), -10),
+            "suggested_action": "routine_followup",
         }
     )
     owners = pd.Series({lead: owner for lead, _, owner in leads}, dtype=object)
