@@ -347,8 +347,8 @@ def test_a_callback_without_a_date_is_due_two_days_later(world):
     assert rows["L"]["reason_zh"] == f"{days_ago(5)} 跟进时客户要求回访（未约定日期），已逾期 3 天"
     assert rows["L"]["next_followup_date"] == ""  # no date is made up in its column
     assert rows["S"]["reason_zh"] == f"{days_ago(2)} 跟进时客户要求回访（未约定日期）"
-    # a later call with another outcome ends it
-    world.followup("L", days_ago(1), outcome="interested")
+    # a later call with another outcome ends it (C cadence: 14 days, not yet due)
+    world.followup("L", days_ago(3), outcome="interested")  # past the cooldown
     assert "L" not in by_lead(world)
 
 
