@@ -75,3 +75,18 @@
     {%- endif -%}
     {{ return(method) }}
 {%- endmacro %}
+
+{#- `expr in (...)` from the list var `var_name` (one string is a list of one); an
+    empty list matches nothing. Null `expr` gives null: wrap in coalesce when needed. -#}
+{% macro marts_value_in_list_var(expr, var_name) -%}
+    {%- set values = var(var_name) -%}
+    {%- if values is string -%}{%- set values = [values] -%}{%- endif -%}
+    {%- if values is mapping -%}
+        {{ exceptions.raise_compiler_error("var('" ~ var_name ~ "') must be a list, got: " ~ values) }}
+    {%- endif -%}
+    {%- if values | length == 0 -%}
+        (1 = 0)
+    {%- else -%}
+        {{ expr }} in ({% for v in values %}{{ marts_value_sql_literal(v | string) }}{% if not loop.last %}, {% endif %}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}

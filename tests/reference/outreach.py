@@ -1,0 +1,187 @@
+"""Independent pandas reference of ``marts.outreach_candidates_history`` (one day).
+
+Written from SPEC §2 ("Follow-up cadence") and the vars of ``dbt_project.yml``, from
+the CRM tables as staging exposes them: the tests compare the mart with it, and the
+outreach-list tests use it to stand in for the mart in their hand-made worlds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+#: Columns of the mart (and of :func:`candidates`), in order.
+CANDIDATE_COLUMNS = (
+    "as_of_date", "lead_id", "user_id", "owner_rep_id", "lead_status", "created_date",
+    "lead_score", "lead_tier", "is_customer", "customer_reason", "first_paid_date", "is_lost",
+    "followups_to_date", "last_followup_date", "days_since_followup", "last_outcome",
+    "next_followup_date", "is_in_cooldown", "callback_due_date", "callback_reason_code",
+    "is_callback_due", "callback_overdue_days", "cadence_days", "is_cadence_from_outcome",
+    "cadence_reason_code", "is_cadence_due", "cadence_overdue_days",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CadenceRules:
+    """The vars the mart reads (names as in ``dbt_project.yml``)."""
+
+    followup_cadence_days: Mapping[str, int]
+    followup_outcome_cadence_days: Mapping[str, int]
+    followup_cooldown_days: int
+    followup_callback_default_days: int
+    outreach_customer_statuses: tuple[str, ...]
+    outreach_customer_outcomes: tuple[str, ...]
+    business_timezone: str
+
+    @classmethod
+    def from_vars(cls, overrides: Mapping[str, Any] | None = None) -> CadenceRules:
+        from userops.config import project_vars
+
+        values = {**project_vars(), **dict(overrides or {})}
+        return cls(
+            followup_cadence_days={k: int(v) for k, v in values["followup_cadence_days"].items()},
+            followup_outcome_cadence_days={
+                k: int(v) for k, v in (values["followup_outcome_cadence_days"] or {}).items()
+            },
+            followup_cooldown_days=int(values["followup_cooldown_days"]),
+            followup_callback_default_days=int(values["followup_callback_default_days"]),
+            outreach_customer_statuses=tuple(values["outreach_customer_statuses"] or ()),
+            outreach_customer_outcomes=tuple(values["outreach_customer_outcomes"] or ()),
+            business_timezone=str(values["business_timezone"]),
+        )
+
+
+def _days(s: pd.Series) -> pd.Series:
+    out = pd.to_datetime(s)
+    if getattr(out.dt, "tz", None) is not None:
+        out = out.dt.tz_localize(None)
+    return out.dt.normalize()
+
+
+def _business_days(s: pd.Series, tz: str) -> pd.Series:
+    out = pd.to_datetime(s)
+    out = out.dt.tz_localize("UTC") if out.dt.tz is None else out.dt.tz_convert("UTC")
+    return out.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
+
+
+def candidates(
+    *,
+    leads: pd.DataFrame,
+    followups: pd.DataFrame,
+    contracts: pd.DataFrame,
+    resolved: pd.DataFrame,
+    scores: pd.DataFrame,
+    day: date,
+    rules: CadenceRules,
+) -> pd.DataFrame:
+    """Rows of the mart for ``day``: one per lead with a tier in ``scores`` on ``day``.
+
+    ``leads``/``followups``/``contracts``: staging rows (lead_id, user_id, lead_status,
+    owner_rep_id, created_date, is_deleted / followup_id, lead_id, outcome,
+    next_followup_at, occurred_at, occurred_date / lead_id, user_id, amount_cny,
+    signed_date, contract_status); ``resolved``: lead_id -> surviving_lead_id;
+    ``scores``: lead_scores_history rows (as_of_date, lead_id, lead_score, lead_tier).
+    """
+    d = pd.Timestamp(day)
+    surviving = dict(zip(resolved["lead_id"], resolved["surviving_lead_id"], strict=True))
+
+    live = leads[~leads["is_deleted"].fillna(False).astype(bool)].copy()
+    live["created_date"] = _days(live["created_date"])
+    live = live[~(live["created_date"] > d)].drop_duplicates("lead_id", keep="last")
+
+    fu = followups.copy()
+    fu["lead_id"] = fu["lead_id"].map(surviving)
+    fu["occurred_date"] = _days(fu["occurred_date"])
+    fu["occurred_at"] = pd.to_datetime(fu["occurred_at"])
+    fu["next_followup_date"] = _business_days(fu["next_followup_at"], rules.business_timezone)
+    fu = fu[fu["lead_id"].notna() & (fu["occurred_date"] <= d)]
+    latest = (
+        fu.sort_values(["lead_id", "occurred_at", "followup_id"], kind="stable")
+        .groupby("lead_id")
+        .tail(1)
+        .set_index("lead_id")
+    )
+    stats = pd.DataFrame(
+        {
+            "last_followup_date": fu.groupby("lead_id")["occurred_date"].max(),
+            "followups_to_date": fu.groupby("lead_id").size(),
+        }
+    )
+    stats["last_outcome"] = latest["outcome"]
+    stats["next_followup_date"] = latest["next_followup_date"]
+    won = set(fu[fu["outcome"].isin(rules.outreach_customer_outcomes)]["lead_id"])
+
+    # paid: a known status other than cancelled and a positive amount, by D; a contract
+    # without a lead counts for the company of the lowest live lead of its user.
+    con = contracts.copy()
+    con["signed_date"] = _days(con["signed_date"])
+    status = con["contract_status"].fillna("")
+    amount = pd.to_numeric(con["amount_cny"], errors="coerce").fillna(0)
+    con = con[(amount > 0) & (status != "") & (status != "cancelled") & (con["signed_date"] <= d)]
+    by_user = (
+        live.dropna(subset=["user_id"])
+        .sort_values("lead_id")
+        .drop_duplicates("user_id")
+        .set_index("user_id")["lead_id"]
+    )
+    con_lead = con["lead_id"].where(con["lead_id"].notna(), con["user_id"].map(by_user))
+    con = con.assign(company=con_lead.map(surviving)).dropna(subset=["company"])
+    first_paid = con.groupby("company")["signed_date"].min()
+
+    sc = scores[_days(scores["as_of_date"]) == d].dropna(subset=["lead_tier"])
+    out = sc[["lead_id", "lead_score", "lead_tier"]].merge(
+        live[["lead_id", "user_id", "owner_rep_id", "lead_status", "created_date"]],
+        on="lead_id",
+        how="inner",
+    )
+    out = out.merge(stats, left_on="lead_id", right_index=True, how="left")
+    out["followups_to_date"] = out["followups_to_date"].fillna(0).astype(int)
+    out["first_paid_date"] = out["lead_id"].map(first_paid)
+    status_customer = out["lead_status"].isin(rules.outreach_customer_statuses)
+    out["customer_reason"] = None
+    out.loc[out["lead_id"].isin(won), "customer_reason"] = "followup_outcome"
+    out.loc[status_customer, "customer_reason"] = "lead_status"
+    out.loc[out["first_paid_date"].notna(), "customer_reason"] = "paid_contract"
+    out["is_customer"] = out["customer_reason"].notna()
+    out["is_lost"] = out["lead_status"] == "lost"
+    out["days_since_followup"] = (d - out["last_followup_date"]).dt.days
+    since = out["days_since_followup"]
+    out["is_in_cooldown"] = since.notna() & (since < rules.followup_cooldown_days)
+
+    undated = (out["last_outcome"] == "callback") & out["next_followup_date"].isna()
+    out["callback_due_date"] = out["next_followup_date"].where(
+        out["next_followup_date"].notna(),
+        (out["last_followup_date"] + pd.Timedelta(days=rules.followup_callback_default_days)).where(
+            undated
+        ),
+    )
+    out["callback_reason_code"] = None
+    out.loc[undated, "callback_reason_code"] = "callback_undated"
+    out.loc[out["next_followup_date"].notna(), "callback_reason_code"] = "callback_due"
+    cb = out["callback_due_date"]
+    out["is_callback_due"] = ~out["is_lost"] & cb.notna() & (cb <= d)
+    out["callback_overdue_days"] = (d - cb).dt.days.where(cb <= d)
+
+    by_outcome = out["last_outcome"].map(rules.followup_outcome_cadence_days)
+    seen = out["last_followup_date"].notna()
+    out["is_cadence_from_outcome"] = seen & by_outcome.notna()
+    out["cadence_days"] = (
+        by_outcome.fillna(out["lead_tier"].map(rules.followup_cadence_days)).where(seen)
+    )
+    out["cadence_reason_code"] = seen.map({True: "cadence_due", False: "never_contacted"})
+    out["is_cadence_due"] = (
+        ~out["is_lost"]
+        & ~out["is_customer"]
+        & cb.isna()
+        & ~out["is_in_cooldown"]
+        & (~seen | (since >= out["cadence_days"]))
+    )
+    waited = (d - out["created_date"]).dt.days.fillna(0).clip(lower=0)
+    overdue = waited.where(~seen, since - out["cadence_days"])
+    out["cadence_overdue_days"] = overdue.where(out["is_cadence_due"])
+    out["as_of_date"] = d
+    return out[list(CANDIDATE_COLUMNS)].sort_values("lead_id").reset_index(drop=True)
