@@ -30,6 +30,7 @@ MART_TABLES = (
     "marts.lead_funnel",
     "marts.lead_scores",
     "marts.rep_performance",
+    "marts.outreach_candidates",
     "marts.user_tags",
 )
 

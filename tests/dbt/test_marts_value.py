@@ -32,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from tests.reference import outreach as outreach_ref
 from tests.reference import value as ref
 from tests.reference.compare import assert_same_rows
 from tests.warehouses import drop_pg_database, new_target
@@ -63,6 +64,7 @@ VALUE_MODELS = (
     "users",
     "user_tags",
     "rep_performance",
+    "outreach_candidates",
 )
 FULL_BUILD = ["build", "--indirect-selection", "cautious", "--select"] + [
     f"+{m}" for m in VALUE_MODELS
@@ -72,6 +74,14 @@ LIFECYCLE_RUN = ["run", "--select", "+user_lifecycle_daily"]
 pytestmark = pytest.mark.slow
 
 RFM_KEY = ["user_id"]
+#: What the outreach_candidates reference reads (staging as D3's build left it).
+CANDIDATE_INPUTS = (
+    "staging.stg_crm__leads",
+    "staging.stg_crm__followups",
+    "staging.stg_crm__contracts",
+    "intermediate.int_leads__resolved",
+    "marts.lead_scores_history",
+)
 LIFECYCLE_KEY = ["as_of_date", "user_id"]
 
 
@@ -266,6 +276,18 @@ def _crm_rows(seed: int = SEED) -> dict[str, list[dict[str, str | None]]]:
                  "next_followup_at": None, "occurred_at": at.isoformat(sep=" "),
                  "updated_at": at.isoformat(sep=" ")}
             )  # fmt: skip
+    # Outcomes and callbacks for outreach_candidates (their own generator, so the rows
+    # above stay as the other marts' expectations know them).
+    outcomes = random.Random(seed + 2)
+    for row in followups:
+        row["outcome"] = outcomes.choice(
+            ["interested", "interested", "no_answer", "not_interested", "callback", "converted"]
+        )
+        if outcomes.random() < 0.3:
+            at = dt.datetime.fromisoformat(str(row["occurred_at"]))
+            row["next_followup_at"] = (at + dt.timedelta(days=outcomes.randrange(1, 15))).isoformat(
+                sep=" "
+            )
 
     def contract(cid: str, lead_id: str | None, user_id: str | None, plan: str, amount: str,
                  signed: str, starts: str, ends: str, status: str) -> dict[str, str | None]:  # fmt: skip
@@ -377,6 +399,8 @@ def runs(
         out["build"] = dbt(FULL_BUILD, D3)
         for model in VALUE_MODELS:
             out[model] = _read(target, f"marts.{model}")
+        for relation in CANDIDATE_INPUTS:
+            out[relation] = _read(target, relation)
         with Warehouse(target) as wh:
             wh.execute("drop table marts.user_lifecycle_daily")
         for day in (D3, D2, D1):
@@ -497,3 +521,26 @@ def test_funnel_and_scores(runs) -> None:
     assert counts.get("A", 0) + counts.get("B", 0) == math.ceil(n * 0.9)
     best_a = tiered.loc[tiered["lead_tier"] == "A", "lead_score"].min()
     assert best_a >= tiered.loc[tiered["lead_tier"] != "A", "lead_score"].max()
+
+
+def test_outreach_candidates_match_reference(runs) -> None:
+    """Every tiered company's follow-up facts and cadence rules as of D3, row for row
+    against tests/reference/outreach.py (duplicates, outcomes, callbacks, contracts)."""
+    expected = outreach_ref.candidates(
+        leads=runs["staging.stg_crm__leads"],
+        followups=runs["staging.stg_crm__followups"],
+        contracts=runs["staging.stg_crm__contracts"],
+        resolved=runs["intermediate.int_leads__resolved"],
+        scores=runs["marts.lead_scores_history"],
+        day=D3,
+        rules=outreach_ref.CadenceRules.from_vars(),
+    )
+    # the dataset must exercise what the test is about
+    assert len(expected) >= 15
+    assert set(expected["customer_reason"].dropna()) >= {"paid_contract", "followup_outcome"}
+    assert expected["is_lost"].any()
+    assert expected["is_cadence_due"].any() and not expected["is_cadence_due"].all()
+    assert expected["callback_reason_code"].notna().any()
+    assert expected["is_cadence_from_outcome"].any()
+    assert (expected["followups_to_date"] > 1).any()  # a duplicate's follow-up counts
+    assert_same_rows("outreach_candidates", runs["outreach_candidates"], expected, ["lead_id"])

@@ -99,7 +99,7 @@ def test_history_marts_mirror_the_current_ones(manifest):
     histories = [name for name in models if name.endswith("_history")]
     assert set(histories) == {
         "users_history", "user_rfm_history", "lead_scores_history", "user_tags_history",
-        "user_activity_history", "rep_performance_history",
+        "user_activity_history", "rep_performance_history", "outreach_candidates_history",
     }  # fmt: skip
     for name in histories:
         current, history = models[name.removesuffix("_history")], models[name]
@@ -180,7 +180,7 @@ def test_publish_and_gate_thresholds_are_all_declared():
     """The lists and the gate have no defaults in code: every var they read is in the file."""
     declared = project_vars()
     assert sorted(set(PublishParams.VAR_NAMES) - set(declared)) == []
-    assert PublishParams.from_vars().to_dict()["cadence_days"] == dict(
-        sorted(declared["followup_cadence_days"].items())
+    assert PublishParams.from_vars().to_dict()["tier_weights"] == dict(
+        sorted(declared["outreach_tier_weights"].items())
     )
     assert load_thresholds().max_quarantine_rate == declared["quality_max_quarantine_rate"]

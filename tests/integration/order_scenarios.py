@@ -52,6 +52,7 @@ CURRENT_MARTS = (
     "user_tags",
     "user_activity",
     "rep_performance",
+    "outreach_candidates",
 )
 
 

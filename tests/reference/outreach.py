@@ -87,6 +87,10 @@ def candidates(
     ``scores``: lead_scores_history rows (as_of_date, lead_id, lead_score, lead_tier).
     """
     d = pd.Timestamp(day)
+    leads, followups, contracts, scores = (
+        f.astype({c: object for c in ("lead_id", "user_id") if c in f.columns})
+        for f in (leads, followups, contracts, scores)
+    )
     surviving = dict(zip(resolved["lead_id"], resolved["surviving_lead_id"], strict=True))
 
     live = leads[~leads["is_deleted"].fillna(False).astype(bool)].copy()
@@ -130,7 +134,7 @@ def candidates(
     )
     con_lead = con["lead_id"].where(con["lead_id"].notna(), con["user_id"].map(by_user))
     con = con.assign(company=con_lead.map(surviving)).dropna(subset=["company"])
-    first_paid = con.groupby("company")["signed_date"].min()
+    first_paid = con.groupby("company")["signed_date"].min().to_dict()
 
     sc = scores[_days(scores["as_of_date"]) == d].dropna(subset=["lead_tier"])
     out = sc[["lead_id", "lead_score", "lead_tier"]].merge(
@@ -138,9 +142,12 @@ def candidates(
         on="lead_id",
         how="inner",
     )
+    stats.index = stats.index.astype(object)
     out = out.merge(stats, left_on="lead_id", right_index=True, how="left")
     out["followups_to_date"] = out["followups_to_date"].fillna(0).astype(int)
-    out["first_paid_date"] = out["lead_id"].map(first_paid)
+    out["first_paid_date"] = pd.to_datetime(
+        pd.Series([first_paid.get(v) for v in out["lead_id"]], index=out.index, dtype=object)
+    )
     status_customer = out["lead_status"].isin(rules.outreach_customer_statuses)
     out["customer_reason"] = None
     out.loc[out["lead_id"].isin(won), "customer_reason"] = "followup_outcome"
@@ -169,9 +176,9 @@ def candidates(
     by_outcome = out["last_outcome"].map(rules.followup_outcome_cadence_days)
     seen = out["last_followup_date"].notna()
     out["is_cadence_from_outcome"] = seen & by_outcome.notna()
-    out["cadence_days"] = (
-        by_outcome.fillna(out["lead_tier"].map(rules.followup_cadence_days)).where(seen)
-    )
+    out["cadence_days"] = by_outcome.fillna(
+        out["lead_tier"].map(rules.followup_cadence_days)
+    ).where(seen)
     out["cadence_reason_code"] = seen.map({True: "cadence_due", False: "never_contacted"})
     out["is_cadence_due"] = (
         ~out["is_lost"]

@@ -2,8 +2,7 @@
 
 No database, no clock, no randomness: the same frames and D give the same rows,
 which is what makes a rerun idempotent and a backfill reproduce the list of that
-night.  Inputs are frames shaped like the staging views and marts (see
-:class:`PublishInputs`); anything dated after D is ignored here as well, so a frame
+night.  Inputs are frames shaped like the marts (see :class:`PublishInputs`); anything dated after D is ignored here as well, so a frame
 holding "too much" history cannot leak the future into a past list.
 
 Steps (SPEC §2 "271 tiering and matching", "Follow-up cadence"):
@@ -11,16 +10,13 @@ Steps (SPEC §2 "271 tiering and matching", "Follow-up cadence"):
 1. :func:`active_reps` -- active reps in rank order, with their 271 tier and capacity
    as dbt computed them (``marts.rep_performance_history`` of D: trailing conversion,
    rank, tier; documented in ``models/marts/sales/_sales__models.yml``).
-2. :func:`due_items` -- cadence, rep-scheduled callbacks, cooldown and the
-   triggered actions (win-back, onboarding, upsell), one or more per lead.
-   Who gets what: deleted, unscored and not-yet-created leads nothing; lost leads
-   only triggers; customers (status in ``customer_statuses`` or a paid contract by
-   D) triggers and the callbacks their rep scheduled, never routine cadence; all
-   other leads everything.  A rep's ``next_followup_at`` (latest follow-up wins)
-   replaces the cadence and is exempt from the cooldown; so does a ``callback``
-   outcome without a date (due ``callback_default_days`` after that call).  The
-   latest outcome's cadence (``outcome_cadence_days``, e.g. ``not_interested``)
-   replaces the tier's; an outcome in ``customer_outcomes`` makes the lead a customer.
+2. :func:`due_items` -- what is due, one or more items per lead.  Callbacks and
+   routine cadence come decided from ``marts.outreach_candidates_history`` of D (the
+   rules and their vars: ``models/marts/sales/_sales__models.yml``): lost leads get
+   no cadence or callback, customers no cadence, a scheduled or undated callback
+   replaces the cadence and ignores the cooldown.  Triggered actions (win-back,
+   segment change, onboarding, upsell) come from the lifecycle and RFM histories,
+   for any tiered company out of cooldown, until someone follows it up.
 3. :func:`collapse_items` -- one item per lead: the strongest reason leads,
    the others are appended to the Chinese reason; priority score.
 4. :func:`assign_items` -- 271 matching, greedy by priority (ADR 0009): an active
@@ -33,7 +29,7 @@ Steps (SPEC §2 "271 tiering and matching", "Follow-up cadence"):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -85,22 +81,19 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
         "rep_id", "rep_name", "rep_email", "is_active", "daily_capacity", "conversion_rate",
         "converted_leads", "followed_up_leads", "rep_rank", "rep_tier",
     ),
-    "leads": (
-        "lead_id", "company_name", "contact_name", "phone", "email", "user_id",
-        "lead_status", "owner_rep_id", "created_date", "is_deleted",
+    "candidates": (
+        "lead_id", "user_id", "owner_rep_id", "created_date", "lead_tier", "is_lost",
+        "last_followup_date", "days_since_followup", "last_outcome", "next_followup_date",
+        "is_in_cooldown", "callback_reason_code", "is_callback_due", "callback_overdue_days",
+        "cadence_days", "is_cadence_from_outcome", "cadence_reason_code", "is_cadence_due",
+        "cadence_overdue_days",
     ),
-    "followups": (
-        "followup_id", "lead_id", "rep_id", "outcome", "next_followup_at", "occurred_at",
-        "occurred_date",
-    ),
-    "contracts": ("contract_id", "lead_id", "user_id", "amount_cny", "signed_date", "contract_status"),
+    "contacts": ("lead_id", "company_name", "contact_name", "phone", "email"),
     "users": (
         "user_id", "lead_id", "signup_date", "last_active_date", "days_since_last_active",
         "lifecycle_stage", "rfm_segment",
     ),
     "lifecycle": ("user_id", "as_of_date", "lifecycle_stage", "previous_stage", "active_days_30d"),
-    "lead_scores": ("lead_id", "lead_tier", "as_of_date"),
-    "resolved": ("lead_id", "surviving_lead_id"),
     "segments": ("user_id", "as_of_date", "rfm_segment", "recency_days"),
 }  # fmt: skip
 
@@ -117,26 +110,23 @@ class PublishInputs:
 
     - ``reps``: ``marts.rep_performance_history`` for D (rank, tier, capacity) with each
       rep's ``rep_email`` from ``staging.stg_crm__sales_reps``;
-    - ``leads``: ``staging.stg_crm__leads``;
-      ``followups``: ``staging.stg_crm__followups``; ``contracts``: ``staging.stg_crm__contracts``;
-    - ``users``: ``marts.users`` for D; ``lead_scores``: ``marts.lead_scores`` for D;
+    - ``candidates``: ``marts.outreach_candidates_history`` for D: every tiered company
+      with its last follow-up, outcome, customer/lost flags, cooldown, and whether a
+      callback or a routine follow-up is due (the cadence rules live there);
+    - ``contacts``: ``staging.stg_crm__leads`` contact columns (the marts mask phone and
+      e-mail for BI; only a rep's own list shows them unmasked);
+    - ``users``: ``marts.users`` for D;
     - ``lifecycle``: ``marts.user_lifecycle_daily`` rows of the last
       ``trigger_window_days`` days up to D (older rows are ignored);
     - ``segments``: ``marts.user_rfm_history`` rows from the day before the trigger
-      window to D (segment changes);
-    - ``resolved``: ``intermediate.int_leads__resolved`` (lead -> its company's surviving
-      lead, as dbt de-duplicated them for D): follow-ups and contracts of a duplicate
-      count for the surviving lead, as in the funnel and rep_performance.
+      window to D (segment changes).
     """
 
     reps: pd.DataFrame
-    leads: pd.DataFrame
-    followups: pd.DataFrame
-    contracts: pd.DataFrame
+    candidates: pd.DataFrame
+    contacts: pd.DataFrame
     users: pd.DataFrame
     lifecycle: pd.DataFrame
-    lead_scores: pd.DataFrame
-    resolved: pd.DataFrame
     segments: pd.DataFrame
 
     def validate(self) -> None:
@@ -190,13 +180,6 @@ def _days(s: pd.Series) -> pd.Series:
     return out.dt.normalize()
 
 
-def _business_days(s: pd.Series, tz: str) -> pd.Series:
-    """UTC timestamps -> their business date in ``tz``."""
-    out = pd.to_datetime(s)
-    out = out.dt.tz_localize("UTC") if out.dt.tz is None else out.dt.tz_convert("UTC")
-    return out.dt.tz_convert(tz).dt.tz_localize(None).dt.normalize()
-
-
 def _flag(s: pd.Series) -> pd.Series:
     """Booleans with missing -> False (``is_deleted`` null means not deleted)."""
     return s.map(lambda v: False if pd.isna(v) else bool(v)).astype(bool)
@@ -217,123 +200,44 @@ def _lookup(keys: pd.Series, values: pd.Series) -> list:
 class _Prepared:
     day: pd.Timestamp
     reps: pd.DataFrame
-    leads: pd.DataFrame  # live (not deleted, created by D) leads, with tier/flags/follow-up stats
-    followups: pd.DataFrame
-    first_paid: pd.DataFrame  # lead_id, first_paid_date
+    leads: pd.DataFrame  # the candidates mart's rows of D (one per tiered company)
+    contacts: pd.DataFrame  # lead_id -> company_name, contact_name, phone, email
     users: pd.DataFrame
     lifecycle: pd.DataFrame
     segments: pd.DataFrame
 
 
-def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepared:
+def _of_day(frame: pd.DataFrame, d: pd.Timestamp, key: str) -> pd.DataFrame:
+    """The rows of D (when the frame is a history), one per ``key``."""
+    out = frame.copy()
+    out[key] = _ids(out[key])
+    if "as_of_date" in out.columns:
+        out = out[_days(out["as_of_date"]) == d]
+    return out.dropna(subset=[key]).drop_duplicates(key, keep="last")
+
+
+def _prepare(inputs: PublishInputs, day: date) -> _Prepared:
     inputs.validate()
     d = pd.Timestamp(day)
+    reps = _of_day(inputs.reps, d, "rep_id")
 
-    reps = inputs.reps.copy()
-    reps["rep_id"] = _ids(reps["rep_id"])
-    if "as_of_date" in reps.columns:
-        reps = reps[_days(reps["as_of_date"]) == d]
-    reps = reps.dropna(subset=["rep_id"]).drop_duplicates("rep_id", keep="last")
-
-    leads = inputs.leads.copy()
-    for col in ("lead_id", "user_id", "owner_rep_id"):
+    leads = _of_day(inputs.candidates, d, "lead_id")
+    for col in ("user_id", "owner_rep_id"):
         leads[col] = _ids(leads[col])
-    leads["created_date"] = _days(leads["created_date"])
-    leads["lead_status"] = leads["lead_status"].map(
-        lambda v: None if pd.isna(v) else str(v).strip().lower()
-    )
-    live = ~_flag(leads["is_deleted"]) & ~(leads["created_date"] > d)
-    leads = leads[live & leads["lead_id"].notna()].drop_duplicates("lead_id", keep="last")
+    for col in ("created_date", "last_followup_date", "next_followup_date", "callback_due_date"):
+        leads[col] = _days(leads[col])
+    for col in ("is_lost", "is_in_cooldown", "is_callback_due", "is_cadence_due"):
+        leads[col] = _flag(leads[col])
+    leads["is_cadence_from_outcome"] = _flag(leads["is_cadence_from_outcome"])
 
-    resolved = inputs.resolved.copy()
-    for col in ("lead_id", "surviving_lead_id"):
-        resolved[col] = _ids(resolved[col])
-    surviving = (
-        resolved.dropna().drop_duplicates("lead_id").set_index("lead_id")["surviving_lead_id"]
-    )
+    contacts = inputs.contacts.copy()
+    contacts["lead_id"] = _ids(contacts["lead_id"])
+    contacts = contacts.dropna(subset=["lead_id"]).drop_duplicates("lead_id", keep="last")
 
-    def company(ids: pd.Series) -> pd.Series:
-        """Lead ids -> their company's surviving lead id (unknown ids stay as they are)."""
-        return pd.Series(
-            [v if v is None else surviving.get(v, v) for v in ids], index=ids.index, dtype=object
-        )
-
-    fu = inputs.followups.copy()
-    fu["lead_id"] = company(_ids(fu["lead_id"]))
-    fu["followup_id"] = _ids(fu["followup_id"])
-    fu["occurred_date"] = _days(fu["occurred_date"])
-    fu["occurred_at"] = pd.to_datetime(fu["occurred_at"])
-    fu["next_followup_date"] = _business_days(fu["next_followup_at"], params.timezone)
-    fu["outcome"] = fu["outcome"].map(lambda v: None if pd.isna(v) else str(v).strip().lower())
-    fu = fu[fu["occurred_date"].notna() & (fu["occurred_date"] <= d) & fu["lead_id"].notna()]
-
-    # Follow-up stats per company (its surviving lead); the latest follow-up's
-    # next_followup_at is the rep's word.
-    fu_sorted = fu.sort_values(["lead_id", "occurred_at", "followup_id"], kind="stable")
-    latest = fu_sorted.groupby("lead_id", sort=True).tail(1).set_index("lead_id")
-    stats = pd.DataFrame(
-        {
-            "last_followup_date": fu.groupby("lead_id")["occurred_date"].max(),
-        }
-    )
-    stats["next_followup_date"] = latest["next_followup_date"]
-    stats["last_outcome"] = latest["outcome"]
-    won = fu[fu["outcome"].isin(list(params.customer_outcomes))]["lead_id"].unique()
-    leads = leads.merge(stats, left_on="lead_id", right_index=True, how="left")
-    leads["outcome_customer"] = leads["lead_id"].isin(won)
-    # a callback the rep agreed without a date: due callback_default_days after that call
-    undated = (leads["last_outcome"] == "callback") & leads["next_followup_date"].isna()
-    leads["undated_callback_date"] = leads["last_followup_date"].where(undated) + pd.Timedelta(
-        days=params.callback_default_days
-    )
-
-    scores = inputs.lead_scores.copy()
-    scores["lead_id"] = _ids(scores["lead_id"])
-    scores = scores[_days(scores["as_of_date"]) == d]
-    scores = scores.dropna(subset=["lead_id"]).drop_duplicates("lead_id", keep="last")
-    scored = leads.merge(scores[["lead_id", "lead_tier"]], on="lead_id", how="inner")
-    scored = scored[scored["lead_tier"].isin(list(params.cadence_days))]
-
-    # First paid contract per lead (by lead_id, else through the lead's user_id).
-    con = inputs.contracts.copy()
-    con["lead_id"] = company(_ids(con["lead_id"]))
-    con["user_id"] = _ids(con["user_id"])
-    con["signed_date"] = _days(con["signed_date"])
-    # paid = a known status other than cancelled and a positive amount (as in dbt's
-    # int_contracts__classified: an unreadable status is not taken as paid)
-    status = con["contract_status"].map(lambda v: "" if pd.isna(v) else str(v).strip().lower())
-    amount = pd.to_numeric(con["amount_cny"], errors="coerce").fillna(0)
-    paid_status = (status != "cancelled") & (status != "")
-    con = con[(amount > 0) & paid_status & (con["signed_date"] <= d)]
-    by_user = leads.dropna(subset=["user_id"]).sort_values("lead_id", kind="stable")
-    by_user = by_user.drop_duplicates("user_id")
-    via_user = con[con["lead_id"].isna()].drop(columns="lead_id")
-    via_user = via_user.merge(by_user[["user_id", "lead_id"]], on="user_id", how="inner")
-    via_user["lead_id"] = company(via_user["lead_id"])
-    paid = pd.concat([con[con["lead_id"].notna()], via_user], ignore_index=True)
-    first_paid = (
-        paid.groupby("lead_id", as_index=False)["signed_date"]
-        .min()
-        .rename(columns={"signed_date": "first_paid_date"})
-    )
-
-    scored = scored.merge(first_paid, on="lead_id", how="left")
-    scored["is_customer"] = (
-        scored["first_paid_date"].notna()
-        | scored["lead_status"].isin(list(params.customer_statuses))
-        | scored["outcome_customer"]
-    )
-    scored["is_lost"] = scored["lead_status"] == "lost"
-    scored["days_since_followup"] = (d - scored["last_followup_date"]).dt.days
-
-    users = inputs.users.copy()
-    users["user_id"] = _ids(users["user_id"])
+    users = _of_day(inputs.users, d, "user_id")
     users["lead_id"] = _ids(users["lead_id"])
     users["signup_date"] = _days(users["signup_date"])
     users["last_active_date"] = _days(users["last_active_date"])
-    if "as_of_date" in users.columns:
-        users = users[_days(users["as_of_date"]) == d]
-    users = users.dropna(subset=["user_id"]).drop_duplicates("user_id", keep="last")
 
     life = inputs.lifecycle.copy()
     life["user_id"] = _ids(life["user_id"])
@@ -345,7 +249,7 @@ def _prepare(inputs: PublishInputs, day: date, params: PublishParams) -> _Prepar
     seg["as_of_date"] = _days(seg["as_of_date"])
     seg = seg[seg["as_of_date"] <= d].dropna(subset=["user_id"])
 
-    return _Prepared(d, reps, scored, fu, first_paid, users, life, seg)
+    return _Prepared(d, reps, leads, contacts, users, life, seg)
 
 
 # -- 1. reps -------------------------------------------------------------------------------
@@ -363,14 +267,20 @@ def active_reps(prep: _Prepared) -> pd.DataFrame:
 
 
 # -- 2. due items --------------------------------------------------------------------------
-def _items(frame: pd.DataFrame, action: str, code: str, reason: pd.Series, overdue) -> pd.DataFrame:
+def _items(frame: pd.DataFrame, action: str, codes: pd.Series, reasons: list[str]) -> pd.DataFrame:
+    """Lead-level items of the candidates in ``frame`` (overdue days from the mart)."""
+    overdue = (
+        frame["callback_overdue_days"]
+        if action == CALLBACK_ACTION
+        else frame["cadence_overdue_days"]
+    )
     out = pd.DataFrame(
         {
             "lead_id": frame["lead_id"].to_numpy(),
             "action": action,
-            "reason_code": code,
-            "reason_zh": list(reason),
-            "overdue_days": overdue,
+            "reason_code": codes.to_numpy(),
+            "reason_zh": reasons,
+            "overdue_days": [int(v) for v in overdue],
             "user_id": None,
         }
     )
@@ -411,16 +321,6 @@ def _late(days: int) -> str:
     return f"，已逾期 {days} 天" if days > 0 else ""
 
 
-def _callbacks(
-    leads: pd.DataFrame, due_col: str, code: str, text: Callable[[dict, int], str], d: pd.Timestamp
-) -> pd.DataFrame:
-    """Callback items of the leads whose ``due_col`` date is D or earlier (not lost)."""
-    due = leads[leads[due_col].notna() & ~leads["is_lost"] & (leads[due_col] <= d)]
-    late = (d - due[due_col]).dt.days.astype(int)
-    reasons = [text(r, n) for r, n in zip(due.to_dict("records"), late, strict=True)]
-    return _items(due, CALLBACK_ACTION, code, pd.Series(reasons), late.to_numpy())
-
-
 def _segment_changes(prep: _Prepared, params: PublishParams) -> pd.DataFrame:
     """Latest change into a ``winback_segment_changes`` segment per user within the
     trigger window, the user still in it on D (consecutive snapshots of user_rfm_history)."""
@@ -449,64 +349,44 @@ def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, int
     """Everything due on D, possibly several items per lead; and triggered users without a lead."""
     d = prep.day
     leads = prep.leads
-    since = leads["days_since_followup"]
-    cooled = since.isna() | (since >= params.cooldown_days)
     parts: list[pd.DataFrame] = []
 
-    # A rep's next_followup_at is honoured on its business date and after (not for lost
-    # leads); a callback the customer asked for without a date, callback_default_days later.
-    parts.append(
-        _callbacks(
-            leads, "next_followup_date", "callback_due",
-            lambda r, late: f"销售预约 {_iso(r['next_followup_date'])} 回访" + _late(late), d,
-        )
-    )  # fmt: skip
-    parts.append(
-        _callbacks(
-            leads, "undated_callback_date", "callback_undated",
-            lambda r, late: f"{_iso(r['last_followup_date'])} 跟进时客户要求回访（未约定日期）"
-            + _late(late), d,
-        )
-    )  # fmt: skip
-
-    # Cadence: prospects only (not lost, not customers), no callback pending, cooled down.
-    base = leads[
-        ~leads["is_lost"]
-        & ~leads["is_customer"]
-        & leads["next_followup_date"].isna()
-        & leads["undated_callback_date"].isna()
-        & cooled
-    ]
-    never = base[base["last_followup_date"].isna()]
-    waited = (d - never["created_date"]).dt.days.fillna(0).clip(lower=0).astype(int)
-    text = [f"{t} 类线索，尚未跟进过" for t in never["lead_tier"]]
-    parts.append(
-        _items(never, "routine_followup", "never_contacted", pd.Series(text), waited.to_numpy())
-    )
-    seen = base[base["last_followup_date"].notna()]
-    # the latest outcome's cadence (e.g. not_interested: 30 days) replaces the tier's
-    by_outcome = seen["last_outcome"].map(params.outcome_cadence_days)
-    cadence = by_outcome.fillna(seen["lead_tier"].map(params.cadence_days)).astype(int)
-    days = seen["days_since_followup"].astype(int)
-    due = days >= cadence
-    seen, cadence, days, by_outcome = seen[due], cadence[due], days[due], by_outcome[due]
+    # Callbacks (marts.outreach_candidates decides which are due): the date the rep
+    # scheduled, or a callback the customer asked for without a date.
+    calls = leads[leads["is_callback_due"]]
     text = [
-        f"{t} 类线索，距上次跟进已 {n} 天（周期 {c} 天"
-        + (f"，上次结果：{OUTCOME_LABELS_ZH[o]}" if pd.notna(b) else "")
+        (
+            f"销售预约 {_iso(n)} 回访"
+            if code == "callback_due"
+            else f"{_iso(last)} 跟进时客户要求回访（未约定日期）"
+        )
+        + _late(int(late))
+        for code, n, last, late in zip(
+            calls["callback_reason_code"], calls["next_followup_date"],
+            calls["last_followup_date"], calls["callback_overdue_days"], strict=True,
+        )
+    ]  # fmt: skip
+    parts.append(_items(calls, CALLBACK_ACTION, calls["callback_reason_code"], text))
+
+    # Routine cadence (the mart decides: prospects out of cooldown, no callback pending).
+    routine = leads[leads["is_cadence_due"]]
+    text = [
+        f"{t} 类线索，尚未跟进过"
+        if code == "never_contacted"
+        else f"{t} 类线索，距上次跟进已 {int(n)} 天（周期 {int(c)} 天"
+        + (f"，上次结果：{OUTCOME_LABELS_ZH[o]}" if by_outcome else "")
         + "）"
-        for t, n, c, o, b in zip(
-            seen["lead_tier"], days, cadence, seen["last_outcome"], by_outcome, strict=True
+        for code, t, n, c, o, by_outcome in zip(
+            routine["cadence_reason_code"], routine["lead_tier"], routine["days_since_followup"],
+            routine["cadence_days"], routine["last_outcome"], routine["is_cadence_from_outcome"],
+            strict=True,
         )
-    ]
-    parts.append(
-        _items(
-            seen, "routine_followup", "cadence_due", pd.Series(text), (days - cadence).to_numpy()
-        )
-    )
+    ]  # fmt: skip
+    parts.append(_items(routine, "routine_followup", routine["cadence_reason_code"], text))
 
     # Triggers (any live scored lead, lost and customers included), after the cooldown.
     user_leads = _user_leads(prep)
-    trig_leads = leads[cooled][["lead_id", "last_followup_date"]]
+    trig_leads = leads[~leads["is_in_cooldown"]][["lead_id", "last_followup_date"]]
     users = prep.users
     triggered: list[pd.DataFrame] = []
 
@@ -748,7 +628,7 @@ def churn_share(lifecycle: pd.DataFrame, day: date) -> float:
 
 def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> BuildResult:
     """All reps' lists for business day ``day`` (see the module docstring)."""
-    prep = _prepare(inputs, day, params)
+    prep = _prepare(inputs, day)
     reps = active_reps(prep)
     items, without_lead = due_items(prep, params)
     collapsed = collapse_items(items, prep, params)
@@ -756,11 +636,13 @@ def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> Buil
     assigned, backlog, unassigned = assign_items(collapsed, owners, reps, params)
 
     leads = prep.leads.set_index("lead_id")
+    contacts = prep.contacts.set_index("lead_id")
     users = prep.users.set_index("user_id")
     rep_names = reps.set_index("rep_id")["rep_name"]
     rows = assigned.copy()
-    for col in ("user_id", "company_name", "contact_name", "phone", "email"):
-        rows[col] = _lookup(rows["lead_id"], leads[col])
+    rows["user_id"] = _lookup(rows["lead_id"], leads["user_id"])
+    for col in ("company_name", "contact_name", "phone", "email"):
+        rows[col] = _lookup(rows["lead_id"], contacts[col])
     # a trigger's row shows the account it fired for (a company can have several)
     rows["user_id"] = [
         lead_user if trig_user is None or pd.isna(trig_user) else trig_user

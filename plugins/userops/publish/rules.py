@@ -79,22 +79,12 @@ class PublishParams:
     """Thresholds of the lists.  No defaults here: every value is a var in
     ``dbt_project.yml`` (documented there); build with :meth:`from_vars`."""
 
-    #: Days after the last follow-up when a lead is due again, per lead tier.
-    cadence_days: Mapping[str, int]
     #: Lead tier -> the rep tiers allowed to work it, in order: the first is the matched
     #: tier, the next ones take the spill-over when it is full (ADR 0009).
     tier_match: Mapping[str, tuple[str, ...]]
     #: An active owner keeps the lead when the owner's tier is allowed and has room;
     #: False: every due lead is matched by tier (the owner only when the match picks them).
     keep_owner: bool
-    #: Nobody contacted in the last N days (unless a rep scheduled a callback).
-    cooldown_days: int
-    #: Latest follow-up outcome -> days until due again (replaces the tier cadence).
-    outcome_cadence_days: Mapping[str, int]
-    #: A ``callback`` outcome without ``next_followup_at`` is due this many days later.
-    callback_default_days: int
-    #: Follow-up outcomes that make a lead a customer.
-    customer_outcomes: tuple[str, ...]
     #: A new signup still inactive D-max..D-min days after signing up -> onboarding call.
     onboarding_min_days: int
     onboarding_max_days: int
@@ -106,8 +96,6 @@ class PublishParams:
     winback_segment_changes: tuple[str, ...]
     #: Hold the day when more than this share of users turned dormant/churned on D.
     churn_hold_share: float
-    #: Lead statuses that get only triggered actions (plus any lead with a paid contract).
-    customer_statuses: tuple[str, ...]
     #: Priority weights (see module docstring).
     action_weights: Mapping[str, int]
     tier_weights: Mapping[str, int]
@@ -121,20 +109,14 @@ class PublishParams:
     #: dbt var name -> field name (the names a data engineer sets in dbt_project.yml).
     VAR_NAMES = MappingProxyType(
         {
-            "followup_cadence_days": "cadence_days",
             "rep_tier_match": "tier_match",
             "outreach_keep_owner": "keep_owner",
-            "followup_cooldown_days": "cooldown_days",
-            "followup_outcome_cadence_days": "outcome_cadence_days",
-            "followup_callback_default_days": "callback_default_days",
-            "outreach_customer_outcomes": "customer_outcomes",
             "onboarding_min_days": "onboarding_min_days",
             "onboarding_max_days": "onboarding_max_days",
             "trigger_window_days": "trigger_window_days",
             "winback_segments": "winback_segments",
             "winback_segment_changes": "winback_segment_changes",
             "publish_churn_hold_share": "churn_hold_share",
-            "outreach_customer_statuses": "customer_statuses",
             "outreach_action_weights": "action_weights",
             "outreach_tier_weights": "tier_weights",
             "outreach_overdue_cap_days": "overdue_cap_days",
@@ -146,24 +128,14 @@ class PublishParams:
     def __post_init__(self) -> None:
         # Normalise shapes (YAML gives lists and plain dicts) and validate once, here.
         set_ = object.__setattr__
-        set_(self, "cadence_days", _frozen({k: int(v) for k, v in self.cadence_days.items()}))
         set_(self, "tier_match", _frozen({k: _tiers(v) for k, v in self.tier_match.items()}))
         set_(self, "keep_owner", _boolean(self.keep_owner, "keep_owner"))
         set_(self, "action_weights", _frozen({k: int(v) for k, v in self.action_weights.items()}))
         set_(self, "tier_weights", _frozen({k: int(v) for k, v in self.tier_weights.items()}))
-        set_(self, "customer_statuses", tuple(str(s) for s in self.customer_statuses))
         set_(self, "winback_segments", _tiers(self.winback_segments))
         set_(self, "winback_segment_changes", _tiers(self.winback_segment_changes))
-        set_(self, "customer_outcomes", _tiers(self.customer_outcomes))
-        set_(
-            self,
-            "outcome_cadence_days",
-            _frozen({k: int(v) for k, v in self.outcome_cadence_days.items()}),
-        )
         problems = []
         for tier in LEAD_TIERS:
-            if tier not in self.cadence_days:
-                problems.append(f"cadence_days misses tier {tier}")
             if tier not in self.tier_weights:
                 problems.append(f"tier_weights misses tier {tier}")
             allowed = self.tier_match.get(tier, ())
@@ -172,12 +144,6 @@ class PublishParams:
                     f"tier_match[{tier}] must list distinct rep tiers of {REP_TIERS}, "
                     f"got {list(allowed)}"
                 )
-        for name in ("outcome_cadence_days", "customer_outcomes"):
-            odd = set(getattr(self, name)) - set(OUTCOME_LABELS_ZH)
-            if odd:
-                problems.append(f"{name} has unknown follow-up outcomes {sorted(odd)}")
-        if self.callback_default_days < 0 or any(v < 0 for v in self.outcome_cadence_days.values()):
-            problems.append("callback_default_days and outcome_cadence_days must be >= 0")
         for name in ("winback_segments", "winback_segment_changes"):
             unknown = set(getattr(self, name)) - set(RFM_SEGMENT_LABELS_ZH)
             if unknown:
@@ -191,8 +157,8 @@ class PublishParams:
             problems.append("trigger_window_days must be >= 1")
         if self.send_max_age_days < 0:
             problems.append("send_max_age_days must be >= 0")
-        if self.cooldown_days < 0 or self.overdue_cap_days < 0:
-            problems.append("cooldown_days and overdue_cap_days must be >= 0")
+        if self.overdue_cap_days < 0:
+            problems.append("overdue_cap_days must be >= 0")
         if problems:
             raise ValueError("invalid publish params: " + "; ".join(problems))
 

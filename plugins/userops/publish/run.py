@@ -86,21 +86,15 @@ _QUERIES = {
     "from marts.rep_performance_history as perf "
     "left join staging.stg_crm__sales_reps as reps on perf.rep_id = reps.rep_id "
     "where perf.as_of_date = {p}",
-    "leads": "select lead_id, company_name, contact_name, phone, email, user_id, lead_status, "
-    "owner_rep_id, created_date, is_deleted from staging.stg_crm__leads",
-    "followups": "select followup_id, lead_id, rep_id, outcome, next_followup_at, occurred_at, "
-    "occurred_date from staging.stg_crm__followups where occurred_date <= {p}",
-    "contracts": "select contract_id, lead_id, user_id, amount_cny, signed_date, contract_status "
-    "from staging.stg_crm__contracts where signed_date <= {p}",
+    "candidates": "select * from marts.outreach_candidates_history where as_of_date = {p}",
+    # contact details unmasked (the marts mask them for BI): a rep's own list shows them
+    "contacts": "select lead_id, company_name, contact_name, phone, email "
+    "from staging.stg_crm__leads",
     "users": "select as_of_date, user_id, lead_id, signup_date, last_active_date, "
     "days_since_last_active, lifecycle_stage, rfm_segment from marts.users_history "
     "where as_of_date = {p}",
     "lifecycle": "select user_id, as_of_date, lifecycle_stage, previous_stage, active_days_30d "
     "from marts.user_lifecycle_daily where as_of_date between {p} and {p}",
-    "lead_scores": "select lead_id, lead_tier, as_of_date from marts.lead_scores_history "
-    "where as_of_date = {p}",
-    # rebuilt as of D by each dbt build, like the CRM staging tables read above
-    "resolved": "select lead_id, surviving_lead_id from intermediate.int_leads__resolved",
     "segments": "select user_id, as_of_date, rfm_segment, recency_days "
     "from marts.user_rfm_history where as_of_date between {p} and {p}",
 }
@@ -109,7 +103,7 @@ _QUERIES = {
 #: Histories the lists read D's snapshot of; each must hold D once it holds anything.
 _AS_OF_TABLES = (
     "marts.users_history",
-    "marts.lead_scores_history",
+    "marts.outreach_candidates_history",
     "marts.user_lifecycle_daily",
     "marts.rep_performance_history",
 )
@@ -134,12 +128,10 @@ def read_inputs(wh: Warehouse, day: date, params: PublishParams) -> PublishInput
     p = wh.param
     args: dict[str, list[Any]] = {
         "reps": [day],
-        "followups": [day],
-        "contracts": [day],
+        "candidates": [day],
         "users": [day],
         "lifecycle": [lifecycle_window_start(day, params), day],
         "segments": [segment_window_start(day, params), day],
-        "lead_scores": [day],
     }
     frames = {name: wh.fetch_df(sql.format(p=p), args.get(name)) for name, sql in _QUERIES.items()}
     return PublishInputs(**frames)

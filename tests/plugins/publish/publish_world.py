@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
+from tests.reference.outreach import CadenceRules, candidates
 from userops.publish.build import PublishInputs
 from userops.warehouse import Warehouse
 
@@ -65,10 +66,22 @@ TABLES: dict[str, dict[str, str]] = {
     },
     "marts.lead_scores_history": {
         "lead_id": "varchar", "user_id": "varchar", "owner_rep_id": "varchar",
-        "source_channel": "varchar", "score": "double precision", "lead_tier": "varchar",
+        "source_channel": "varchar", "lead_score": "integer", "lead_tier": "varchar",
         "as_of_date": "date",
     },
-    "intermediate.int_leads__resolved": {"lead_id": "varchar", "surviving_lead_id": "varchar"},
+    "marts.outreach_candidates_history": {
+        "as_of_date": "date", "lead_id": "varchar", "user_id": "varchar",
+        "owner_rep_id": "varchar", "lead_status": "varchar", "created_date": "date",
+        "lead_score": "integer", "lead_tier": "varchar", "is_customer": "boolean",
+        "customer_reason": "varchar", "first_paid_date": "date", "is_lost": "boolean",
+        "followups_to_date": "integer", "last_followup_date": "date",
+        "days_since_followup": "integer", "last_outcome": "varchar",
+        "next_followup_date": "date", "is_in_cooldown": "boolean", "callback_due_date": "date",
+        "callback_reason_code": "varchar", "is_callback_due": "boolean",
+        "callback_overdue_days": "integer", "cadence_days": "integer",
+        "is_cadence_from_outcome": "boolean", "cadence_reason_code": "varchar",
+        "is_cadence_due": "boolean", "cadence_overdue_days": "integer",
+    },
     "marts.user_rfm_history": {
         "as_of_date": "date", "user_id": "varchar", "rfm_segment": "varchar",
         "recency_days": "integer",
@@ -105,6 +118,8 @@ class World:
     segments: list[dict[str, Any]] = field(default_factory=list)
     #: duplicate lead id -> its company's surviving lead id (every other lead survives)
     duplicates_of: dict[str, str] = field(default_factory=dict)
+    #: dbt vars of the cadence rules set for this world (the candidates mart's vars)
+    rules: dict[str, Any] = field(default_factory=dict)
 
     def rep(
         self,
@@ -185,7 +200,8 @@ class World:
         if tier is not None:
             self.scores.append(
                 {"lead_id": lead_id, "user_id": user_id, "owner_rep_id": owner,
-                 "source_channel": "sem", "score": 50.0, "lead_tier": tier, "as_of_date": self.day}
+                 "source_channel": "sem", "lead_score": 50, "lead_tier": tier,
+                 "as_of_date": self.day}
             )  # fmt: skip
         return self
 
@@ -289,6 +305,24 @@ class World:
         )  # fmt: skip
         return self
 
+    def candidates(self) -> pd.DataFrame:
+        """Rows of marts.outreach_candidates_history for the world's day: the pandas
+        reference of the mart (tests/reference/outreach.py, compared with the real mart
+        on both warehouses in tests/dbt) over the world's CRM rows."""
+        return candidates(
+            leads=self._frame("staging.stg_crm__leads", self.leads),
+            followups=self._frame("staging.stg_crm__followups", self.followups),
+            contracts=self._frame("staging.stg_crm__contracts", self.contracts),
+            resolved=pd.DataFrame(self.resolved(), columns=["lead_id", "surviving_lead_id"]),
+            scores=self._frame("marts.lead_scores_history", self.scores),
+            day=self.day,
+            rules=CadenceRules.from_vars(self.rules),
+        )
+
+    @staticmethod
+    def _frame(table: str, rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame(rows, columns=list(TABLES[table])).astype(object)
+
     def frames(self) -> dict[str, pd.DataFrame]:
         """Table name -> frame with exactly the documented columns."""
         data = {
@@ -300,13 +334,10 @@ class World:
             "marts.user_lifecycle_daily": self.lifecycle,
             "marts.lead_scores_history": self.scores,
             "marts.rep_performance_history": self.rep_performance(),
-            "intermediate.int_leads__resolved": self.resolved(),
+            "marts.outreach_candidates_history": self.candidates(),
             "marts.user_rfm_history": self.segments,
         }
-        return {
-            t: pd.DataFrame(rows, columns=list(TABLES[t])).astype(object)
-            for t, rows in data.items()
-        }
+        return {t: self._frame(t, rows) for t, rows in data.items()}
 
     def inputs(self) -> PublishInputs:
         f = self.frames()
@@ -314,13 +345,10 @@ class World:
             reps=f["marts.rep_performance_history"].merge(
                 f["staging.stg_crm__sales_reps"][["rep_id", "rep_email"]], on="rep_id", how="left"
             ),
-            leads=f["staging.stg_crm__leads"],
-            followups=f["staging.stg_crm__followups"],
-            contracts=f["staging.stg_crm__contracts"],
+            candidates=f["marts.outreach_candidates_history"],
+            contacts=f["staging.stg_crm__leads"],
             users=f["marts.users_history"],
             lifecycle=f["marts.user_lifecycle_daily"],
-            lead_scores=f["marts.lead_scores_history"],
-            resolved=f["intermediate.int_leads__resolved"],
             segments=f["marts.user_rfm_history"],
         )
 
@@ -338,7 +366,6 @@ def write_world(wh: Warehouse, world: World) -> None:
 
     wh.execute("create schema if not exists staging")
     wh.execute("create schema if not exists marts")
-    wh.execute("create schema if not exists intermediate")
     for table, frame in world.frames().items():
         cols = TABLES[table]
         wh.execute(f"drop table if exists {table}")

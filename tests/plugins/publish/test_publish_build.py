@@ -24,11 +24,11 @@ def by_lead(world: World, params: PublishParams = P) -> dict[str, dict]:
 # -- params ----------------------------------------------------------------------------
 def test_params_from_dbt_vars_ignore_unknown_and_validate():
     p = PublishParams.from_vars(
-        {"followup_cadence_days": {"A": 2, "B": 5, "C": 10}, "as_of_date": "2024-05-15"},
-        cooldown_days=1,
+        {"outreach_tier_weights": {"A": 9, "B": 5, "C": 1}, "as_of_date": "2024-05-15"},
+        overdue_cap_days=1,
     )
-    assert p.cadence_days == {"A": 2, "B": 5, "C": 10} and p.cooldown_days == 1
-    assert PublishParams.from_vars({"followup_cooldown_days": 5}).cooldown_days == 5
+    assert p.tier_weights == {"A": 9, "B": 5, "C": 1} and p.overdue_cap_days == 1
+    assert PublishParams.from_vars({"outreach_overdue_cap_days": 5}).overdue_cap_days == 5
     with pytest.raises(ValueError, match="onboarding_min_days"):
         PublishParams.from_vars({"onboarding_min_days": 9, "onboarding_max_days": 3})
     with pytest.raises(ValueError, match="tier_match"):
@@ -327,12 +327,11 @@ def test_not_interested_waits_its_own_cadence(world):
     row = by_lead(world)["N"]
     assert row["reason_zh"] == "A 类线索，距上次跟进已 31 天（周期 30 天，上次结果：暂无兴趣）"
     assert (row["last_outcome"], row["last_outcome_zh"]) == ("not_interested", "暂无兴趣")
-    quick = PublishParams.from_vars({"followup_outcome_cadence_days": {}})
     world.followups.clear()
     world.followup("N", days_ago(10), outcome="not_interested")
-    assert "N" in by_lead(world, quick)  # without the override: the tier's 3 days
-    with pytest.raises(ValueError, match="outcome_cadence_days"):
-        PublishParams.from_vars({"followup_outcome_cadence_days": {"maybe": 9}})
+    world.rules["followup_outcome_cadence_days"] = {}
+    row = by_lead(world)["N"]  # without the override: the tier's 3 days
+    assert row["reason_zh"] == "A 类线索，距上次跟进已 10 天（周期 3 天）"
 
 
 def test_a_callback_without_a_date_is_due_two_days_later(world):
@@ -358,7 +357,8 @@ def test_a_converted_outcome_makes_a_customer(world):
     world.followup("W", days_ago(15), outcome="no_answer")  # the latest outcome may differ
     world.lead("P", "R1", tier="B").followup("P", days_ago(20), outcome="interested")
     assert set(by_lead(world)) == {"P"}  # a customer gets no routine cadence
-    assert "W" in by_lead(world, PublishParams.from_vars({"outreach_customer_outcomes": []}))
+    world.rules["outreach_customer_outcomes"] = []
+    assert "W" in by_lead(world)
 
 
 def test_a_company_called_under_its_duplicate_record_is_not_called_again(world):
@@ -389,18 +389,18 @@ def test_cooldown(world):
     world.rep("R1")
     world.lead("L1", "R1", tier="A").followup("L1", days_ago(1))
     world.lead("L2", "R1", tier="A").followup("L2", days_ago(2))
-    fast = PublishParams.from_vars(cadence_days={"A": 1, "B": 7, "C": 14})
-    assert set(by_lead(world, fast)) == {"L2"}  # L1 contacted yesterday: cooling down
-    assert set(
-        by_lead(world, PublishParams.from_vars({}, cadence_days=fast.cadence_days, cooldown_days=0))
-    ) == {"L1", "L2"}
+    world.rules["followup_cadence_days"] = {"A": 1, "B": 7, "C": 14}
+    assert set(by_lead(world)) == {"L2"}  # L1 contacted yesterday: cooling down
+    world.rules["followup_cooldown_days"] = 0
+    assert set(by_lead(world)) == {"L1", "L2"}
+    world.rules["followup_cooldown_days"] = 2
     # triggers cool down too
     world.lead("W", "R1", tier="B", user_id="UW").followup("W", days_ago(0))
     world.user(
         "UW", lead_id="W", stage="dormant", segment="important_value", last_active=days_ago(30)
     )
     world.stage("UW", D, "dormant", "growth")
-    assert "W" not in by_lead(world, fast)
+    assert "W" not in by_lead(world)
 
 
 # -- triggers ------------------------------------------------------------------------------
