@@ -232,6 +232,26 @@ def test_lists_agree_with_the_marts(world):
             f"where as_of_date = {p} and rep_tier is not null",
             [DAY],
         )
+        candidates = wh.fetch_df(
+            f"select * from marts.outreach_candidates_history where as_of_date = {p}", [DAY]
+        )
+    # last follow-up, outcome and scheduled callback: the mart's, row for row
+    facts = rows.merge(candidates, on="lead_id", how="left", suffixes=("", "_mart"))
+    assert len(facts) == len(rows) and facts["lead_tier_mart"].notna().all()
+    for col in ("last_followup_date", "next_followup_date"):
+        mart = [
+            v.date().isoformat() if pd.notna(v) else ""
+            for v in pd.to_datetime(facts[f"{col}_mart"])
+        ]
+        assert facts[col].fillna("").tolist() == mart, col
+    assert (
+        facts["last_outcome"].fillna("").tolist() == facts["last_outcome_mart"].fillna("").tolist()
+    )
+    # a callback or routine row is listed only when the mart says it is due
+    code = facts["reason_code"]
+    assert facts.loc[code.isin(["callback_due", "callback_undated"]), "is_callback_due"].all()
+    assert facts.loc[code.isin(["cadence_due", "never_contacted"]), "is_cadence_due"].all()
+    assert code.isin(["cadence_due", "never_contacted"]).any()
     tiers = dict(zip(scores.lead_id, scores.lead_tier, strict=True))
     assert [tiers[lead] for lead in rows.lead_id] == rows.lead_tier.tolist()
     with_user = rows[rows.user_id.notna()].merge(users, on="user_id", suffixes=("", "_mart"))
