@@ -171,7 +171,7 @@ def candidates(
     out.loc[out["next_followup_date"].notna(), "callback_reason_code"] = "callback_due"
     cb = out["callback_due_date"]
     out["is_callback_due"] = ~out["is_lost"] & cb.notna() & (cb <= d)
-    out["callback_overdue_days"] = (d - cb).dt.days.where(cb <= d)
+    out["callback_overdue_days"] = (d - cb).dt.days.where(out["is_callback_due"])
 
     by_outcome = out["last_outcome"].map(rules.followup_outcome_cadence_days)
     seen = out["last_followup_date"].notna()

@@ -21,6 +21,20 @@
     {{ exceptions.raise_compiler_error("vars followup_callback_default_days and followup_cooldown_days must be >= 0") }}
 {%- endif -%}
 {%- set outcome_cadence = var('followup_outcome_cadence_days') -%}
+{%- if outcome_cadence | length > 0 -%}
+    {%- set outcome_cadence_days = marts_value_case_from_map(
+        'last_outcome', outcome_cadence, 'null', 'followup_outcome_cadence_days'
+    ) -%}
+{%- else -%}
+    {%- set outcome_cadence_days = 'cast(null as integer)' -%}
+{%- endif -%}
+{%- set tier_cadence_days = marts_value_case_from_map(
+    'lead_tier', var('followup_cadence_days'), 'null', 'followup_cadence_days'
+) -%}
+{%- set customer_outcome = marts_value_in_list_var('outcome', 'outreach_customer_outcomes') -%}
+{%- set customer_status = marts_value_in_list_var(
+    'resolved_leads.lead_status', 'outreach_customer_statuses'
+) -%}
 
 with
 
@@ -87,7 +101,7 @@ company_followups as (
         max(occurred_date) as last_followup_date,
         count(*) as followups_to_date,
         sum(
-            case when {{ marts_value_in_list_var('outcome', 'outreach_customer_outcomes') }} then 1 else 0 end
+            case when {{ customer_outcome }} then 1 else 0 end
         ) as customer_outcomes
     from followups
     group by lead_id
@@ -126,8 +140,7 @@ facts as (
         coalesce(resolved_leads.lead_status = 'lost', false) as is_lost,
         case
             when company_contracts.first_paid_date is not null then 'paid_contract'
-            when {{ marts_value_in_list_var('resolved_leads.lead_status', 'outreach_customer_statuses') }}
-                then 'lead_status'
+            when {{ customer_status }} then 'lead_status'
             when company_followups.customer_outcomes > 0 then 'followup_outcome'
         end as customer_reason,
         {{ marts_value_days_between('company_followups.last_followup_date', as_of) }}
@@ -162,25 +175,12 @@ callbacks as (
         end as callback_reason_code,
         coalesce(days_since_followup < {{ cooldown_days }}, false) as is_in_cooldown,
         case
-            when last_followup_date is null then null
-            {%- if outcome_cadence | length > 0 %}
-            else coalesce(
-                {{ marts_value_case_from_map('last_outcome', outcome_cadence, 'null', 'followup_outcome_cadence_days') }},
-                {{ marts_value_case_from_map('lead_tier', var('followup_cadence_days'), 'null', 'followup_cadence_days') }}
-            )
-            {%- else %}
-            else {{ marts_value_case_from_map('lead_tier', var('followup_cadence_days'), 'null', 'followup_cadence_days') }}
-            {%- endif %}
+            when last_followup_date is not null
+                then coalesce({{ outcome_cadence_days }}, {{ tier_cadence_days }})
         end as cadence_days,
-        {%- if outcome_cadence | length > 0 %}
         coalesce(
-            last_followup_date is not null
-            and {{ marts_value_case_from_map('last_outcome', outcome_cadence, 'null', 'followup_outcome_cadence_days') }} is not null,
-            false
+            last_followup_date is not null and {{ outcome_cadence_days }} is not null, false
         ) as is_cadence_from_outcome
-        {%- else %}
-        false as is_cadence_from_outcome
-        {%- endif %}
     from facts
 
 ),
@@ -191,11 +191,12 @@ due as (
         *,
         coalesce(not is_lost and callback_due_date <= {{ as_of }}, false) as is_callback_due,
         case
-            when callback_due_date <= {{ as_of }}
+            when not is_lost and callback_due_date <= {{ as_of }}
                 then {{ marts_value_days_between('callback_due_date', as_of) }}
         end as callback_overdue_days,
         case when last_followup_date is null then 'never_contacted' else 'cadence_due' end
             as cadence_reason_code,
+        {{ marts_value_days_between('created_date', as_of) }} as days_since_created,
         (
             not is_lost
             and not is_customer
@@ -240,9 +241,7 @@ final as (
             case
                 when not is_cadence_due then null
                 when last_followup_date is null
-                    then greatest(
-                        coalesce({{ marts_value_days_between('created_date', as_of) }}, 0), 0
-                    )
+                    then greatest(coalesce(days_since_created, 0), 0)
                 else days_since_followup - cadence_days
             end as integer
         ) as cadence_overdue_days
