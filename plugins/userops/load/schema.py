@@ -84,9 +84,12 @@ def _cols(wh: Warehouse, cols: tuple[tuple[str, str], ...]) -> str:
 
 
 def ensure_schemas(wh: Warehouse) -> None:
-    """Create ``raw`` and ``meta`` objects if missing (idempotent)."""
+    """Create ``raw`` and ``meta`` objects if missing (idempotent), including the
+    publishing tables dbt's outreach_outcomes views read (they exist before any publish)."""
+    from userops.publish.log import ensure_publish_log
+
     wh.execute("create schema if not exists raw")
-    wh.execute("create schema if not exists meta")
+    ensure_publish_log(wh)
     for table, cols in CRM_TABLES.items():
         body = ", ".join(f"{c} varchar" for c in cols)
         wh.execute(

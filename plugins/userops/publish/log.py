@@ -13,6 +13,13 @@
   idempotency check and tomorrow's diff read.
 
 Rows are replaced per key (delete + bulk insert in one transaction), never appended.
+
+``meta.outreach_assignments`` holds the rows of D's lists as the latest publish of D
+built them: one row per (business_date, lead_id) with the rep it went to, priority,
+tier, reason, action and why that rep (``assignment``, ``assignment_reason``).  A rerun
+of D replaces D's rows.  Whether a rep actually received their list is
+``meta.publish_log`` (``sent_content_hash = content_hash``).  BI reads both through
+``marts.outreach_outcomes`` (what happened after each listed row).
 """
 
 from __future__ import annotations
@@ -83,10 +90,64 @@ class LogEntry:
     sent_lead_ids: tuple[str, ...] = ()
 
 
+ASSIGNMENTS_TABLE = "meta.outreach_assignments"
+
+#: Columns of ``meta.outreach_assignments`` (list columns of the same names).
+_ASSIGNMENT_SCHEMA = pa.schema(
+    [
+        ("business_date", pa.date32()),
+        ("lead_id", pa.string()),
+        ("rep_id", pa.string()),
+        ("priority", pa.int32()),
+        ("priority_score", pa.int32()),
+        ("user_id", pa.string()),
+        ("lead_tier", pa.string()),
+        ("reason_code", pa.string()),
+        ("suggested_action", pa.string()),
+        ("assignment", pa.string()),
+        ("assignment_reason", pa.string()),
+    ]
+)
+
+_ASSIGNMENTS_DDL = f"""
+create table if not exists {ASSIGNMENTS_TABLE} (
+    business_date date not null,
+    lead_id varchar not null,
+    rep_id varchar not null,
+    priority integer not null,
+    priority_score integer not null,
+    user_id varchar,
+    lead_tier varchar,
+    reason_code varchar not null,
+    suggested_action varchar not null,
+    assignment varchar not null,
+    assignment_reason varchar not null,
+    primary key (business_date, lead_id)
+)
+"""
+
+
 def ensure_publish_log(wh: Warehouse) -> None:
-    """Create ``meta.publish_log`` if missing (same DDL on DuckDB and PostgreSQL)."""
+    """Create ``meta.publish_log`` and ``meta.outreach_assignments`` if missing (same
+    DDL on DuckDB and PostgreSQL; dbt's outreach_outcomes views read both)."""
     wh.execute("create schema if not exists meta")
     wh.execute(_DDL)
+    wh.execute(_ASSIGNMENTS_DDL)
+
+
+def write_assignments(wh: Warehouse, day: date, rows: pd.DataFrame) -> None:
+    """Replace D's rows of ``meta.outreach_assignments`` with the list rows of D."""
+    data = pa.Table.from_pylist(
+        [
+            {f.name: rec[f.name] for f in _ASSIGNMENT_SCHEMA}
+            for rec in rows.assign(business_date=day).to_dict("records")
+        ],
+        schema=_ASSIGNMENT_SCHEMA,
+    )
+    p = wh.param
+    with wh.transaction():
+        wh.execute(f"delete from {ASSIGNMENTS_TABLE} where business_date = {p}", [day])
+        wh.bulk_insert(ASSIGNMENTS_TABLE, data)
 
 
 def _as_date(value: object) -> date:

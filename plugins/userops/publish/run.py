@@ -68,6 +68,7 @@ from userops.publish.log import (
     previous_alerted,
     previous_sent,
     read_log,
+    write_assignments,
     write_log,
 )
 from userops.publish.rules import PublishParams
@@ -492,6 +493,7 @@ def publish_day(
                 )
             )
         write_log(wh, others)
+        write_assignments(wh, day, build.rows)
 
     if any(o.status != "skipped_duplicate" for o in result.reps):
         sent_reasons = {r: e.reason for r, e in log.items() if e.status == "sent"}

@@ -254,6 +254,20 @@ def test_publish_log_and_daily_diff_on_both_warehouses(any_target, tmp_path, smt
     assert day2["R1"].recipients == "r1@example.com" and day2["R1"].business_date == d2
     again = publish(any_target, tmp_path, port, day=d2)
     assert again.count("skipped_duplicate") == 2 and len(inbox.messages) == 4
+    # meta.outreach_assignments: each date's list rows once, a rerun replaces its date
+    with Warehouse(any_target) as wh:
+        got = wh.fetchall(
+            "select business_date, rep_id, priority, lead_id, assignment_reason "
+            "from meta.outreach_assignments order by business_date, rep_id, priority"
+        )
+    by_day = {
+        day: [(r.rep_id, r.rows) for r in res.reps if r.rows]
+        for day, res in ((D, first), (d2, again))
+    }
+    assert [(str(d), rep) for d, rep, *_ in got].count((str(d2), "R1")) == 2
+    assert len(got) == sum(n for reps in by_day.values() for _, n in reps)
+    r1_d2 = [(p, lead) for d, rep, p, lead, _ in got if str(d) == str(d2) and rep == "R1"]
+    assert r1_d2 == [(1, "L7"), (2, "L1")]
 
 
 def test_backfill_ignores_rows_after_the_day_and_refuses_marts_of_another_day(
@@ -282,3 +296,4 @@ def test_dry_run_touches_nothing(duckdb_target, tmp_path, smtp_server):
     assert inbox.messages == [] and not list_dir(tmp_path, D).exists()
     with Warehouse(duckdb_target) as wh:
         assert not wh.table_exists("meta", "publish_log")
+        assert not wh.table_exists("meta", "outreach_assignments")
