@@ -311,6 +311,38 @@ def test_next_night_is_incremental_and_matches_reference(world, next_night):
     assert leads_after > leads_before
 
 
+def test_outcomes_follow_the_lists_into_the_next_night(world):
+    """After NEXT ran, marts.outreach_outcomes holds every row of DAY's lists once, as
+    received, observed through NEXT's candidates snapshot (the 7-day window is open)."""
+    folder = world["out"] / "outreach" / DAY.isoformat()
+    lists = pd.concat(
+        [pd.read_csv(f, dtype=str, encoding="utf-8-sig") for f in sorted(folder.glob("*.csv"))]
+    )
+    with Warehouse(world["target"]) as wh:
+        p = wh.param
+        out = wh.fetch_df(f"select * from marts.outreach_outcomes where business_date = {p}", [DAY])
+        nxt = wh.fetch_df(
+            "select lead_id, last_followup_date from marts.outreach_candidates_history "
+            f"where as_of_date = {p}",
+            [NEXT],
+        )
+        effectiveness = wh.fetchall("select count(*) from marts.outreach_effectiveness")[0][0]
+    got = sorted(zip(out.rep_id, out.priority.astype(int), out.lead_id, strict=True))
+    want = sorted(zip(lists.rep_id, lists.priority.astype(int), lists.lead_id, strict=True))
+    assert got == want and len(got) > 0
+    assert out.was_delivered.all()  # DAY's lists were mailed (the morning after)
+    assert (pd.to_datetime(out.window_end) == pd.Timestamp(DAY + timedelta(days=7))).all()
+    seen = out[out.observed_through.notna()]
+    assert len(seen) > 0.9 * len(out)
+    assert (pd.to_datetime(seen.observed_through) == pd.Timestamp(NEXT)).all()
+    assert not out.is_window_complete.any() and effectiveness == 0
+    last = dict(zip(nxt.lead_id, pd.to_datetime(nxt.last_followup_date), strict=True))
+    called = [
+        bool(pd.notna(last[lead]) and last[lead] > pd.Timestamp(DAY)) for lead in seen.lead_id
+    ]
+    assert seen.is_followed_up.astype(bool).tolist() == called
+
+
 def test_full_history_check_finds_an_old_defect_the_nightly_slice_skips(world, capsys):
     """The nightly gate tests the new slice of the big tables; ``userops check`` all of it."""
     from userops import pipeline
