@@ -31,6 +31,7 @@ MART_TABLES = (
     "marts.lead_scores",
     "marts.rep_performance",
     "marts.outreach_candidates",
+    "marts.outreach_triggers",
     "marts.user_tags",
 )
 

@@ -65,6 +65,7 @@ VALUE_MODELS = (
     "user_tags",
     "rep_performance",
     "outreach_candidates",
+    "outreach_triggers",
 )
 FULL_BUILD = ["build", "--indirect-selection", "cautious", "--select"] + [
     f"+{m}" for m in VALUE_MODELS
@@ -81,6 +82,8 @@ CANDIDATE_INPUTS = (
     "staging.stg_crm__contracts",
     "intermediate.int_leads__resolved",
     "marts.lead_scores_history",
+    "marts.users_history",
+    "marts.user_rfm_history",
 )
 LIFECYCLE_KEY = ["as_of_date", "user_id"]
 
@@ -544,3 +547,20 @@ def test_outreach_candidates_match_reference(runs) -> None:
     assert expected["is_cadence_from_outcome"].any()
     assert (expected["followups_to_date"] > 1).any()  # a duplicate's follow-up counts
     assert_same_rows("outreach_candidates", runs["outreach_candidates"], expected, ["lead_id"])
+
+
+def test_outreach_triggers_match_reference(runs) -> None:
+    """Triggered actions active on D3 (dormant / mature transitions, onboarding, segment
+    changes) and the company each names, row for row against the pandas reference."""
+    expected = outreach_ref.triggers(
+        users=runs["marts.users_history"],
+        lifecycle=runs["backfilled_history"],
+        segments=runs["marts.user_rfm_history"],
+        candidates=runs["outreach_candidates"],
+        day=D3,
+        rules=outreach_ref.TriggerRules.from_vars(),
+    )
+    assert len(expected) > 0  # the dataset must fire something
+    assert_same_rows(
+        "outreach_triggers", runs["outreach_triggers"], expected, ["user_id", "reason_code"]
+    )

@@ -61,6 +61,7 @@ CURRENT_MARTS = (
     "user_activity",
     "rep_performance",
     "outreach_candidates",
+    "outreach_triggers",
 )
 
 

@@ -192,3 +192,150 @@ def candidates(
     out["cadence_overdue_days"] = overdue.where(out["is_cadence_due"])
     out["as_of_date"] = d
     return out[list(CANDIDATE_COLUMNS)].sort_values("lead_id").reset_index(drop=True)
+
+
+#: Columns of marts.outreach_triggers_history (and of :func:`triggers`), in order.
+TRIGGER_COLUMNS = (
+    "as_of_date", "user_id", "reason_code", "suggested_action", "fired_date", "since_date",
+    "lead_id", "rfm_segment", "previous_segment", "days_since_last_active", "recency_days",
+    "active_days_30d",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TriggerRules:
+    """The vars the triggers mart reads (names as in ``dbt_project.yml``)."""
+
+    trigger_window_days: int
+    onboarding_min_days: int
+    onboarding_max_days: int
+    winback_segments: tuple[str, ...]
+    winback_segment_changes: tuple[str, ...]
+
+    @classmethod
+    def from_vars(cls, overrides: Mapping[str, Any] | None = None) -> TriggerRules:
+        from userops.config import project_vars
+
+        values = {**project_vars(), **dict(overrides or {})}
+        return cls(
+            trigger_window_days=int(values["trigger_window_days"]),
+            onboarding_min_days=int(values["onboarding_min_days"]),
+            onboarding_max_days=int(values["onboarding_max_days"]),
+            winback_segments=tuple(values["winback_segments"]),
+            winback_segment_changes=tuple(values["winback_segment_changes"]),
+        )
+
+
+def _latest_transitions(life: pd.DataFrame, d: pd.Timestamp, start: pd.Timestamp, to: str, ok):
+    """Latest transition into ``to`` per user within [start, d] whose previous stage is ok."""
+    life = life[life["as_of_date"].between(start, d)]
+    prev = life["previous_stage"]
+    hit = (
+        (life["lifecycle_stage"] == to)
+        & prev.notna()
+        & (prev != life["lifecycle_stage"])
+        & prev.map(lambda v: isinstance(v, str) and bool(ok(v)))
+    )
+    out = life[hit].sort_values(["user_id", "as_of_date"]).drop_duplicates("user_id", keep="last")
+    return out[["user_id", "as_of_date", "active_days_30d"]].rename(
+        columns={"as_of_date": "fired_date"}
+    )
+
+
+def triggers(
+    *,
+    users: pd.DataFrame,
+    lifecycle: pd.DataFrame,
+    segments: pd.DataFrame,
+    candidates: pd.DataFrame,
+    day: date,
+    rules: TriggerRules,
+) -> pd.DataFrame:
+    """Rows of the triggers mart for ``day``.
+
+    ``users``: users_history rows (D's are used); ``lifecycle``: user_lifecycle_daily
+    rows; ``segments``: user_rfm_history rows; ``candidates``: the candidates mart's rows
+    of D (lead_id, user_id).
+    """
+    d = pd.Timestamp(day)
+    start = d - pd.Timedelta(days=rules.trigger_window_days - 1)
+    users = users.copy()
+    for col in ("as_of_date", "signup_date", "last_active_date"):
+        users[col] = _days(users[col])
+    users = users[users["as_of_date"] == d]
+    life = lifecycle.assign(as_of_date=_days(lifecycle["as_of_date"]))
+    found: list[pd.DataFrame] = []
+
+    dormant = _latest_transitions(
+        life, d, start, "dormant", lambda s: s not in ("dormant", "churned")
+    )
+    win = dormant.drop(columns="active_days_30d").merge(users, on="user_id")
+    win = win[
+        (win["lifecycle_stage"] == "dormant") & win["rfm_segment"].isin(rules.winback_segments)
+    ]
+    found.append(
+        win.assign(reason_code="important_turned_dormant", suggested_action="winback_call",
+                   since_date=win["fired_date"], previous_segment=None, recency_days=None,
+                   active_days_30d=None)
+    )  # fmt: skip
+
+    seg = segments.assign(as_of_date=_days(segments["as_of_date"]))
+    seg = seg[seg["as_of_date"].between(d - pd.Timedelta(days=rules.trigger_window_days), d)]
+    seg = seg.sort_values(["user_id", "as_of_date"]).drop_duplicates(["user_id", "as_of_date"])
+    seg = seg.assign(previous_segment=seg.groupby("user_id")["rfm_segment"].shift())
+    targets = list(rules.winback_segment_changes)
+    hit = (
+        seg["as_of_date"].between(start, d)
+        & seg["rfm_segment"].isin(targets)
+        & seg["previous_segment"].notna()
+        & (seg["previous_segment"] != seg["rfm_segment"])
+    )
+    on_d = seg[seg["as_of_date"] == d]
+    still = on_d[on_d["rfm_segment"].isin(targets)]["user_id"]
+    changed = seg[hit & seg["user_id"].isin(still)].drop_duplicates("user_id", keep="last")
+    recency = dict(zip(on_d["user_id"], on_d["recency_days"], strict=True))
+    found.append(
+        pd.DataFrame(
+            {
+                "user_id": changed["user_id"], "reason_code": "segment_changed",
+                "suggested_action": "winback_call", "fired_date": changed["as_of_date"],
+                "since_date": changed["as_of_date"], "rfm_segment": changed["rfm_segment"],
+                "previous_segment": changed["previous_segment"], "days_since_last_active": None,
+                "recency_days": [recency.get(u) for u in changed["user_id"]],
+                "active_days_30d": None,
+            }
+        )
+    )  # fmt: skip
+
+    lo = d - pd.Timedelta(days=rules.onboarding_max_days)
+    hi = d - pd.Timedelta(days=rules.onboarding_min_days)
+    new = users[users["signup_date"].between(lo, hi)]
+    new = new[new["last_active_date"].isna() | (new["last_active_date"] <= new["signup_date"])]
+    found.append(
+        new.assign(reason_code="signup_inactive", suggested_action="onboarding_call",
+                   fired_date=new["signup_date"] + pd.Timedelta(days=rules.onboarding_min_days),
+                   since_date=new["signup_date"], previous_segment=None, recency_days=None,
+                   active_days_30d=None)
+    )  # fmt: skip
+
+    mature = _latest_transitions(life, d, start, "mature", lambda s: s == "growth")
+    up = mature.merge(users, on="user_id")
+    up = up[up["lifecycle_stage"] == "mature"]
+    found.append(
+        up.assign(reason_code="turned_mature", suggested_action="upsell",
+                  since_date=up["fired_date"], previous_segment=None, recency_days=None)
+    )  # fmt: skip
+
+    cols = [c for c in TRIGGER_COLUMNS if c not in ("as_of_date", "lead_id")]
+    parts = [f[cols] for f in found if len(f)]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    # the company to call: the users mart's lead when it is a candidate, else the lowest
+    # candidate lead of the user
+    cand = candidates[["lead_id", "user_id"]]
+    from_mart = users[["user_id", "lead_id"]].dropna()
+    from_mart = from_mart[from_mart["lead_id"].isin(cand["lead_id"])].assign(_pref=0)
+    both = pd.concat([from_mart, cand.dropna(subset=["user_id"]).assign(_pref=1)])
+    picked = both.sort_values(["user_id", "_pref", "lead_id"]).drop_duplicates("user_id")
+    out = out.merge(picked[["user_id", "lead_id"]], on="user_id", how="left")
+    out["as_of_date"] = d
+    return out[list(TRIGGER_COLUMNS)].sort_values(["user_id", "reason_code"]).reset_index(drop=True)

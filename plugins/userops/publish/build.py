@@ -15,8 +15,9 @@ Steps (SPEC §2 "271 tiering and matching", "Follow-up cadence"):
    rules and their vars: ``models/marts/sales/_sales__models.yml``): lost leads get
    no cadence or callback, customers no cadence, a scheduled or undated callback
    replaces the cadence and ignores the cooldown.  Triggered actions (win-back,
-   segment change, onboarding, upsell) come from the lifecycle and RFM histories,
-   for any tiered company out of cooldown, until someone follows it up.
+   segment change, onboarding, upsell) come decided from
+   ``marts.outreach_triggers_history`` of D (lifecycle and RFM histories); they list
+   any tiered company out of cooldown, until someone follows it up.
 3. :func:`collapse_items` -- one item per lead: the strongest reason leads,
    the others are appended to the Chinese reason; priority score.
 4. :func:`assign_items` -- 271 matching, greedy by priority (ADR 0009): an active
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 
@@ -93,8 +94,12 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
         "user_id", "lead_id", "signup_date", "last_active_date", "days_since_last_active",
         "lifecycle_stage", "rfm_segment",
     ),
-    "lifecycle": ("user_id", "as_of_date", "lifecycle_stage", "previous_stage", "active_days_30d"),
-    "segments": ("user_id", "as_of_date", "rfm_segment", "recency_days"),
+    "lifecycle": ("user_id", "as_of_date", "lifecycle_stage", "previous_stage"),
+    "triggers": (
+        "user_id", "reason_code", "suggested_action", "fired_date", "since_date", "lead_id",
+        "rfm_segment", "previous_segment", "days_since_last_active", "recency_days",
+        "active_days_30d",
+    ),
 }  # fmt: skip
 
 #: A due item; ``user_id`` is the platform account a trigger fired for (None for
@@ -116,10 +121,9 @@ class PublishInputs:
     - ``contacts``: ``staging.stg_crm__leads`` contact columns (the marts mask phone and
       e-mail for BI; only a rep's own list shows them unmasked);
     - ``users``: ``marts.users`` for D;
-    - ``lifecycle``: ``marts.user_lifecycle_daily`` rows of the last
-      ``trigger_window_days`` days up to D (older rows are ignored);
-    - ``segments``: ``marts.user_rfm_history`` rows from the day before the trigger
-      window to D (segment changes).
+    - ``lifecycle``: ``marts.user_lifecycle_daily`` rows of D (the churn hold);
+    - ``triggers``: ``marts.outreach_triggers_history`` for D: each triggered action
+      with the company to call and the date it fired.
     """
 
     reps: pd.DataFrame
@@ -127,7 +131,7 @@ class PublishInputs:
     contacts: pd.DataFrame
     users: pd.DataFrame
     lifecycle: pd.DataFrame
-    segments: pd.DataFrame
+    triggers: pd.DataFrame
 
     def validate(self) -> None:
         """Fail early, naming the frame and columns, instead of a KeyError deep inside."""
@@ -203,8 +207,7 @@ class _Prepared:
     leads: pd.DataFrame  # the candidates mart's rows of D (one per tiered company)
     contacts: pd.DataFrame  # lead_id -> company_name, contact_name, phone, email
     users: pd.DataFrame
-    lifecycle: pd.DataFrame
-    segments: pd.DataFrame
+    triggers: pd.DataFrame
 
 
 def _of_day(frame: pd.DataFrame, d: pd.Timestamp, key: str) -> pd.DataFrame:
@@ -239,17 +242,15 @@ def _prepare(inputs: PublishInputs, day: date) -> _Prepared:
     users["signup_date"] = _days(users["signup_date"])
     users["last_active_date"] = _days(users["last_active_date"])
 
-    life = inputs.lifecycle.copy()
-    life["user_id"] = _ids(life["user_id"])
-    life["as_of_date"] = _days(life["as_of_date"])
-    life = life[life["as_of_date"] <= d]
+    trig = inputs.triggers.copy()
+    for col in ("user_id", "lead_id"):
+        trig[col] = _ids(trig[col])
+    for col in ("fired_date", "since_date"):
+        trig[col] = _days(trig[col])
+    if "as_of_date" in trig.columns:
+        trig = trig[_days(trig["as_of_date"]) == d]
 
-    seg = inputs.segments.copy()
-    seg["user_id"] = _ids(seg["user_id"])
-    seg["as_of_date"] = _days(seg["as_of_date"])
-    seg = seg[seg["as_of_date"] <= d].dropna(subset=["user_id"])
-
-    return _Prepared(d, reps, leads, contacts, users, life, seg)
+    return _Prepared(d, reps, leads, contacts, users, trig)
 
 
 # -- 1. reps -------------------------------------------------------------------------------
@@ -287,62 +288,40 @@ def _items(frame: pd.DataFrame, action: str, codes: pd.Series, reasons: list[str
     return out[list(ITEM_COLUMNS)]
 
 
-def _user_leads(prep: _Prepared) -> pd.DataFrame:
-    """user_id -> the scored live lead to call: the users mart's lead_id first, else lowest lead_id."""
-    leads = prep.leads[["lead_id", "user_id"]]
-    from_mart = prep.users[["user_id", "lead_id"]].dropna()
-    from_mart = from_mart[from_mart["lead_id"].isin(leads["lead_id"])].assign(_pref=0)
-    from_leads = leads.dropna(subset=["user_id"]).assign(_pref=1)
-    both = pd.concat([from_mart, from_leads], ignore_index=True)
-    both = both.sort_values(["user_id", "_pref", "lead_id"], kind="stable")
-    return both.drop_duplicates("user_id")[["user_id", "lead_id"]]
-
-
-def _transitions(prep: _Prepared, params: PublishParams, to_stage: str, from_ok) -> pd.DataFrame:
-    """Latest transition into ``to_stage`` per user within the trigger window."""
-    d = prep.day
-    start = d - pd.Timedelta(days=params.trigger_window_days - 1)
-    life = prep.lifecycle[prep.lifecycle["as_of_date"].between(start, d)]
-    prev = life["previous_stage"]
-    hit = (
-        (life["lifecycle_stage"] == to_stage)
-        & prev.notna()
-        & (prev != life["lifecycle_stage"])
-        & prev.map(lambda v: bool(from_ok(v)) if isinstance(v, str) else False)
-    )
-    out = life[hit].sort_values(["user_id", "as_of_date"], kind="stable")
-    out = out.drop_duplicates("user_id", keep="last")
-    return out[["user_id", "as_of_date", "active_days_30d"]].rename(
-        columns={"as_of_date": "transition_date"}
-    )
-
-
 def _late(days: int) -> str:
     return f"，已逾期 {days} 天" if days > 0 else ""
 
 
-def _segment_changes(prep: _Prepared, params: PublishParams) -> pd.DataFrame:
-    """Latest change into a ``winback_segment_changes`` segment per user within the
-    trigger window, the user still in it on D (consecutive snapshots of user_rfm_history)."""
-    d = prep.day
-    start = d - pd.Timedelta(days=params.trigger_window_days - 1)
-    seg = prep.segments.sort_values(["user_id", "as_of_date"], kind="stable")
-    seg = seg.drop_duplicates(["user_id", "as_of_date"], keep="last")
-    seg = seg.assign(previous_segment=seg.groupby("user_id")["rfm_segment"].shift())
-    targets = list(params.winback_segment_changes)
-    hit = (
-        seg["as_of_date"].between(start, d)
-        & seg["rfm_segment"].isin(targets)
-        & seg["previous_segment"].notna()
-        & (seg["previous_segment"] != seg["rfm_segment"])
-    )
-    today = seg[(seg["as_of_date"] == d) & seg["rfm_segment"].isin(targets)]["user_id"]
-    out = seg[hit & seg["user_id"].isin(today)].drop_duplicates("user_id", keep="last")
-    on_d = seg[seg["as_of_date"] == d].set_index("user_id")["recency_days"]
-    out = out.assign(recency_days=_lookup(out["user_id"], on_d))
-    return out[["user_id", "as_of_date", "previous_segment", "rfm_segment", "recency_days"]].rename(
-        columns={"as_of_date": "change_date"}
-    )
+def _segment(code: object) -> str:
+    return RFM_SEGMENT_LABELS_ZH.get(str(code), str(code))
+
+
+def _trigger_reason(r: dict, d: pd.Timestamp) -> str:
+    """The Chinese reason of a trigger row; one that fired before D says when."""
+    code = r["reason_code"]
+    if code == "important_turned_dormant":
+        n = r["days_since_last_active"]
+        text = (
+            f"{_segment(r['rfm_segment'])}，已 {int(n)} 天未活跃"
+            if pd.notna(n)
+            else f"{_segment(r['rfm_segment'])}，已转入休眠期"
+        )
+    elif code == "segment_changed":
+        n = r["recency_days"]
+        text = f"价值分群由{_segment(r['previous_segment'])}转为{_segment(r['rfm_segment'])}" + (
+            f"，已 {int(n)} 天未下单" if pd.notna(n) else ""
+        )
+    elif code == "signup_inactive":
+        return f"新注册 {(d - r['since_date']).days} 天仍未活跃"
+    else:
+        n = r["active_days_30d"]
+        text = (
+            f"已由成长期进入成熟期（近 30 天活跃 {int(n)} 天），可推荐升级"
+            if pd.notna(n)
+            else "已由成长期进入成熟期，可推荐升级"
+        )
+    fired = r["fired_date"]
+    return text + (f"（{_iso(fired)} 触发）" if fired < d else "")
 
 
 def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, int]:
@@ -384,105 +363,24 @@ def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, int
     ]  # fmt: skip
     parts.append(_items(routine, "routine_followup", routine["cadence_reason_code"], text))
 
-    # Triggers (any live scored lead, lost and customers included), after the cooldown.
-    user_leads = _user_leads(prep)
-    trig_leads = leads[~leads["is_in_cooldown"]][["lead_id", "last_followup_date"]]
-    users = prep.users
-    triggered: list[pd.DataFrame] = []
-
-    dormant = _transitions(prep, params, "dormant", lambda s: s not in _INACTIVE_STAGES)
-    win = dormant.merge(users, on="user_id", how="inner")
-    win = win[
-        (win["lifecycle_stage"] == "dormant")
-        & win["rfm_segment"].isin(list(params.winback_segments))
-    ]
-    win = win.assign(
-        start_date=win["transition_date"],
-        since_date=win["transition_date"],
-        reason_zh=[
-            f"{RFM_SEGMENT_LABELS_ZH.get(s, s)}，已 {int(n)} 天未活跃"
-            if pd.notna(n)
-            else f"{RFM_SEGMENT_LABELS_ZH.get(s, s)}，已转入休眠期"
-            for s, n in zip(win["rfm_segment"], win["days_since_last_active"], strict=True)
-        ],
-        action="winback_call",
-        reason_code="important_turned_dormant",
-    )
-    triggered.append(win)
-
-    lo = d - pd.Timedelta(days=params.onboarding_max_days)
-    hi = d - pd.Timedelta(days=params.onboarding_min_days)
-    new = users[users["signup_date"].between(lo, hi)]
-    new = new[new["last_active_date"].isna() | (new["last_active_date"] <= new["signup_date"])]
-    age = (d - new["signup_date"]).dt.days.astype(int)
-    new = new.assign(
-        start_date=new["signup_date"] + pd.Timedelta(days=params.onboarding_min_days),
-        since_date=new["signup_date"],
-        reason_zh=[f"新注册 {n} 天仍未活跃" for n in age],
-        action="onboarding_call",
-        reason_code="signup_inactive",
-    )
-    triggered.append(new)
-
-    changed = _segment_changes(prep, params)
-    changed = changed.assign(
-        start_date=changed["change_date"],
-        since_date=changed["change_date"],
-        reason_zh=[
-            f"价值分群由{RFM_SEGMENT_LABELS_ZH.get(p, p)}转为{RFM_SEGMENT_LABELS_ZH.get(s, s)}"
-            + (f"，已 {int(r)} 天未下单" if pd.notna(r) else "")
-            for p, s, r in zip(
-                changed["previous_segment"],
-                changed["rfm_segment"],
-                changed["recency_days"],
-                strict=True,
-            )
-        ],
-        action="winback_call",
-        reason_code="segment_changed",
-    )
-    triggered.append(changed)
-
-    mature = _transitions(prep, params, "mature", lambda s: s == "growth")
-    up = mature.merge(users, on="user_id", how="inner")
-    up = up[up["lifecycle_stage"] == "mature"]
-    up = up.assign(
-        start_date=up["transition_date"],
-        since_date=up["transition_date"],
-        reason_zh=[
-            f"已由成长期进入成熟期（近 30 天活跃 {int(n)} 天），可推荐升级"
-            if pd.notna(n)
-            else "已由成长期进入成熟期，可推荐升级"
-            for n in up["active_days_30d"]
-        ],
-        action="upsell",
-        reason_code="turned_mature",
-    )
-    triggered.append(up)
-
-    # A trigger is done once anyone followed the lead up on/after its since_date.
-    cols = ["user_id", "start_date", "since_date", "reason_zh", "action", "reason_code"]
-    trig = pd.concat([t[cols] for t in triggered], ignore_index=True)
-    # A transition that fired before D (a missed night, a weekend) says when it fired.
-    fired = (trig["action"] != "onboarding_call") & (trig["start_date"] < d)
-    trig.loc[fired, "reason_zh"] = [
-        f"{r}（{_iso(t)} 触发）"
-        for r, t in zip(trig.loc[fired, "reason_zh"], trig.loc[fired, "start_date"], strict=True)
-    ]
-    trig = trig.merge(user_leads, on="user_id", how="left")
+    # Triggers (marts.outreach_triggers_history of D) for any tiered company, lost and
+    # customers included, out of cooldown, until someone followed it up since it fired.
+    trig = prep.triggers
     without_lead = int(trig["lead_id"].isna().sum())
-    trig = trig.merge(trig_leads, on="lead_id", how="inner")
+    trig = trig.merge(
+        leads[~leads["is_in_cooldown"]][["lead_id", "last_followup_date"]], on="lead_id"
+    )
     done = trig["last_followup_date"].notna() & (trig["last_followup_date"] >= trig["since_date"])
     trig = trig[~done]
-    overdue = (d - trig["start_date"]).dt.days.clip(lower=0).astype(int)
+    text = [_trigger_reason(r, d) for r in trig.to_dict("records")]
     parts.append(
         pd.DataFrame(
             {
                 "lead_id": trig["lead_id"].to_numpy(),
-                "action": trig["action"].to_numpy(),
+                "action": trig["suggested_action"].to_numpy(),
                 "reason_code": trig["reason_code"].to_numpy(),
-                "reason_zh": trig["reason_zh"].to_numpy(),
-                "overdue_days": overdue.to_numpy(),
+                "reason_zh": text,
+                "overdue_days": (d - trig["fired_date"]).dt.days.clip(lower=0).astype(int),
                 "user_id": trig["user_id"].to_numpy(),
             }
         )
@@ -684,14 +582,3 @@ def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> Buil
         triggers_without_lead=without_lead,
         churn_share=churn_share(inputs.lifecycle, day),
     )
-
-
-def lifecycle_window_start(day: date, params: PublishParams) -> date:
-    """First day of lifecycle history :func:`build_lists` needs (for the warehouse query)."""
-    return day - timedelta(days=params.trigger_window_days - 1)
-
-
-def segment_window_start(day: date, params: PublishParams) -> date:
-    """First day of RFM segment history :func:`build_lists` needs: the day before the
-    trigger window, so a change on its first day is seen."""
-    return day - timedelta(days=params.trigger_window_days)

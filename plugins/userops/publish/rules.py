@@ -85,15 +85,6 @@ class PublishParams:
     #: An active owner keeps the lead when the owner's tier is allowed and has room;
     #: False: every due lead is matched by tier (the owner only when the match picks them).
     keep_owner: bool
-    #: A new signup still inactive D-max..D-min days after signing up -> onboarding call.
-    onboarding_min_days: int
-    onboarding_max_days: int
-    #: A lifecycle transition stays actionable for this many days (until followed up).
-    trigger_window_days: int
-    #: RFM segments whose users get a win-back call when they turn dormant.
-    winback_segments: tuple[str, ...]
-    #: RFM segments whose users get a win-back call when they change into them.
-    winback_segment_changes: tuple[str, ...]
     #: Hold the day when more than this share of users turned dormant/churned on D.
     churn_hold_share: float
     #: Priority weights (see module docstring).
@@ -111,11 +102,6 @@ class PublishParams:
         {
             "rep_tier_match": "tier_match",
             "outreach_keep_owner": "keep_owner",
-            "onboarding_min_days": "onboarding_min_days",
-            "onboarding_max_days": "onboarding_max_days",
-            "trigger_window_days": "trigger_window_days",
-            "winback_segments": "winback_segments",
-            "winback_segment_changes": "winback_segment_changes",
             "publish_churn_hold_share": "churn_hold_share",
             "outreach_action_weights": "action_weights",
             "outreach_tier_weights": "tier_weights",
@@ -132,8 +118,6 @@ class PublishParams:
         set_(self, "keep_owner", _boolean(self.keep_owner, "keep_owner"))
         set_(self, "action_weights", _frozen({k: int(v) for k, v in self.action_weights.items()}))
         set_(self, "tier_weights", _frozen({k: int(v) for k, v in self.tier_weights.items()}))
-        set_(self, "winback_segments", _tiers(self.winback_segments))
-        set_(self, "winback_segment_changes", _tiers(self.winback_segment_changes))
         problems = []
         for tier in LEAD_TIERS:
             if tier not in self.tier_weights:
@@ -144,17 +128,9 @@ class PublishParams:
                     f"tier_match[{tier}] must list distinct rep tiers of {REP_TIERS}, "
                     f"got {list(allowed)}"
                 )
-        for name in ("winback_segments", "winback_segment_changes"):
-            unknown = set(getattr(self, name)) - set(RFM_SEGMENT_LABELS_ZH)
-            if unknown:
-                problems.append(f"{name} has unknown segments {sorted(unknown)}")
         missing = set(ACTION_LABELS_ZH) - set(self.action_weights)
         if missing:
             problems.append(f"action_weights misses {sorted(missing)}")
-        if not 0 <= self.onboarding_min_days <= self.onboarding_max_days:
-            problems.append("need 0 <= onboarding_min_days <= onboarding_max_days")
-        if self.trigger_window_days < 1:
-            problems.append("trigger_window_days must be >= 1")
         if self.send_max_age_days < 0:
             problems.append("send_max_age_days must be >= 0")
         if self.overdue_cap_days < 0:

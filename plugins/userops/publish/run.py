@@ -38,8 +38,6 @@ from userops.publish.build import (
     BuildResult,
     PublishInputs,
     build_lists,
-    lifecycle_window_start,
-    segment_window_start,
 )
 from userops.publish.deliver import (
     RepList,
@@ -94,10 +92,9 @@ _QUERIES = {
     "users": "select as_of_date, user_id, lead_id, signup_date, last_active_date, "
     "days_since_last_active, lifecycle_stage, rfm_segment from marts.users_history "
     "where as_of_date = {p}",
-    "lifecycle": "select user_id, as_of_date, lifecycle_stage, previous_stage, active_days_30d "
-    "from marts.user_lifecycle_daily where as_of_date between {p} and {p}",
-    "segments": "select user_id, as_of_date, rfm_segment, recency_days "
-    "from marts.user_rfm_history where as_of_date between {p} and {p}",
+    "lifecycle": "select user_id, as_of_date, lifecycle_stage, previous_stage "
+    "from marts.user_lifecycle_daily where as_of_date = {p}",
+    "triggers": "select * from marts.outreach_triggers_history where as_of_date = {p}",
 }
 
 
@@ -105,6 +102,7 @@ _QUERIES = {
 _AS_OF_TABLES = (
     "marts.users_history",
     "marts.outreach_candidates_history",
+    "marts.outreach_triggers_history",
     "marts.user_lifecycle_daily",
     "marts.rep_performance_history",
 )
@@ -131,8 +129,8 @@ def read_inputs(wh: Warehouse, day: date, params: PublishParams) -> PublishInput
         "reps": [day],
         "candidates": [day],
         "users": [day],
-        "lifecycle": [lifecycle_window_start(day, params), day],
-        "segments": [segment_window_start(day, params), day],
+        "lifecycle": [day],
+        "triggers": [day],
     }
     frames = {name: wh.fetch_df(sql.format(p=p), args.get(name)) for name, sql in _QUERIES.items()}
     return PublishInputs(**frames)

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from tests.reference.outreach import CadenceRules, candidates
+from tests.reference.outreach import CadenceRules, TriggerRules, candidates, triggers
 from userops.publish.build import PublishInputs
 from userops.warehouse import Warehouse
 
@@ -81,6 +81,13 @@ TABLES: dict[str, dict[str, str]] = {
         "callback_overdue_days": "integer", "cadence_days": "integer",
         "is_cadence_from_outcome": "boolean", "cadence_reason_code": "varchar",
         "is_cadence_due": "boolean", "cadence_overdue_days": "integer",
+    },
+    "marts.outreach_triggers_history": {
+        "as_of_date": "date", "user_id": "varchar", "reason_code": "varchar",
+        "suggested_action": "varchar", "fired_date": "date", "since_date": "date",
+        "lead_id": "varchar", "rfm_segment": "varchar", "previous_segment": "varchar",
+        "days_since_last_active": "integer", "recency_days": "integer",
+        "active_days_30d": "integer",
     },
     "marts.user_rfm_history": {
         "as_of_date": "date", "user_id": "varchar", "rfm_segment": "varchar",
@@ -319,12 +326,25 @@ class World:
             rules=CadenceRules.from_vars(self.rules),
         )
 
+    def triggers(self, candidates: pd.DataFrame) -> pd.DataFrame:
+        """Rows of marts.outreach_triggers_history for the world's day (the pandas
+        reference of the mart, compared with the real one in tests/dbt)."""
+        return triggers(
+            users=self._frame("marts.users_history", self.users),
+            lifecycle=self._frame("marts.user_lifecycle_daily", self.lifecycle),
+            segments=self._frame("marts.user_rfm_history", self.segments),
+            candidates=candidates,
+            day=self.day,
+            rules=TriggerRules.from_vars(self.rules),
+        )
+
     @staticmethod
     def _frame(table: str, rows: list[dict[str, Any]] | pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(rows, columns=list(TABLES[table])).astype(object)
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Table name -> frame with exactly the documented columns."""
+        candidates = self.candidates()
         data = {
             "staging.stg_crm__sales_reps": self.reps,
             "staging.stg_crm__leads": self.leads,
@@ -334,7 +354,8 @@ class World:
             "marts.user_lifecycle_daily": self.lifecycle,
             "marts.lead_scores_history": self.scores,
             "marts.rep_performance_history": self.rep_performance(),
-            "marts.outreach_candidates_history": self.candidates(),
+            "marts.outreach_candidates_history": candidates,
+            "marts.outreach_triggers_history": self.triggers(candidates),
             "marts.user_rfm_history": self.segments,
         }
         return {t: self._frame(t, rows) for t, rows in data.items()}
@@ -349,7 +370,7 @@ class World:
             contacts=f["staging.stg_crm__leads"],
             users=f["marts.users_history"],
             lifecycle=f["marts.user_lifecycle_daily"],
-            segments=f["marts.user_rfm_history"],
+            triggers=f["marts.outreach_triggers_history"],
         )
 
 

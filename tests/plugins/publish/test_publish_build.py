@@ -29,8 +29,8 @@ def test_params_from_dbt_vars_ignore_unknown_and_validate():
     )
     assert p.tier_weights == {"A": 9, "B": 5, "C": 1} and p.overdue_cap_days == 1
     assert PublishParams.from_vars({"outreach_overdue_cap_days": 5}).overdue_cap_days == 5
-    with pytest.raises(ValueError, match="onboarding_min_days"):
-        PublishParams.from_vars({"onboarding_min_days": 9, "onboarding_max_days": 3})
+    with pytest.raises(ValueError, match="overdue_cap_days"):
+        PublishParams.from_vars({"outreach_overdue_cap_days": -1})
     with pytest.raises(ValueError, match="tier_match"):
         PublishParams.from_vars(tier_match={"A": "top", "B": "middle", "C": ["nowhere"]})
     with pytest.raises(ValueError, match="unknown"):
@@ -434,10 +434,8 @@ def test_no_winback_for_general_segments_or_from_churned(world, segment, previou
 
 def test_winback_segments_are_a_var(world):
     assert by_lead(_winback(world))["W"]["reason_code"] == "important_turned_dormant"
-    literal = PublishParams.from_vars({"winback_segments": ["important_winback"]})
-    assert by_lead(_winback(world), literal) == {}  # important_keep no longer qualifies
-    with pytest.raises(ValueError, match="winback_segments"):
-        PublishParams.from_vars({"winback_segments": ["important_vip"]})
+    world.rules["winback_segments"] = ["important_winback"]
+    assert by_lead(world) == {}  # important_keep no longer qualifies
 
 
 def test_winback_when_a_customer_turns_important_winback(world):
@@ -474,8 +472,8 @@ def test_no_segment_trigger_without_a_change_in_the_window(world):
     world.segments[-2]["as_of_date"] = days_ago(7)  # ... now inside it
     world.segments[-1]["as_of_date"] = days_ago(6)
     assert by_lead(world)["W"]["reason_code"] == "segment_changed"
-    off = PublishParams.from_vars({"winback_segment_changes": []})
-    assert by_lead(world, off) == {}
+    world.rules["winback_segment_changes"] = []
+    assert by_lead(world) == {}
 
 
 def test_a_trigger_row_shows_the_account_it_fired_for(world):
@@ -527,7 +525,11 @@ def test_trigger_lasts_the_window_until_someone_calls(world):
     assert by_lead(world)["W"]["reason_code"] == "important_turned_dormant"
     world.followup("W", days_ago(2))  # called on the transition day: done (and past cooldown)
     assert by_lead(world) == {}
-    assert by_lead(world, PublishParams.from_vars(trigger_window_days=2)) == {}
+    world.followups.clear()
+    world.rules["trigger_window_days"] = 3  # D-2 .. D
+    assert by_lead(world)["W"]["reason_code"] == "important_turned_dormant"
+    world.rules["trigger_window_days"] = 2  # fired two days ago: out of D-1 .. D
+    assert by_lead(world) == {}
 
 
 def test_onboarding_trigger_for_inactive_new_signups(world):
