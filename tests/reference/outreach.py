@@ -7,6 +7,7 @@ outreach-list tests use it to stand in for the mart in their hand-made worlds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -17,7 +18,7 @@ import pandas as pd
 #: Columns of the mart (and of :func:`candidates`), in order.
 CANDIDATE_COLUMNS = (
     "as_of_date", "lead_id", "user_id", "owner_rep_id", "lead_status", "created_date",
-    "lead_score", "lead_tier", "is_customer", "customer_reason", "first_paid_date", "is_lost",
+    "lead_score", "lead_tier", "prospect_tier", "outreach_tier", "is_customer", "customer_reason", "first_paid_date", "is_lost",
     "followups_to_date", "last_followup_date", "days_since_followup", "last_outcome",
     "next_followup_date", "is_in_cooldown", "callback_due_date", "callback_reason_code",
     "is_callback_due", "callback_overdue_days", "cadence_days", "is_cadence_from_outcome",
@@ -36,6 +37,8 @@ class CadenceRules:
     outreach_customer_statuses: tuple[str, ...]
     outreach_customer_outcomes: tuple[str, ...]
     business_timezone: str
+    outreach_prospect_tiers: bool
+    tier_splits: tuple[float, float, float]
 
     @classmethod
     def from_vars(cls, overrides: Mapping[str, Any] | None = None) -> CadenceRules:
@@ -52,6 +55,8 @@ class CadenceRules:
             outreach_customer_statuses=tuple(values["outreach_customer_statuses"] or ()),
             outreach_customer_outcomes=tuple(values["outreach_customer_outcomes"] or ()),
             business_timezone=str(values["business_timezone"]),
+            outreach_prospect_tiers=bool(values["outreach_prospect_tiers"]),
+            tier_splits=tuple(float(v) for v in values["tier_splits"]),
         )
 
 
@@ -155,6 +160,20 @@ def candidates(
     out.loc[out["first_paid_date"].notna(), "customer_reason"] = "paid_contract"
     out["is_customer"] = out["customer_reason"].notna()
     out["is_lost"] = out["lead_status"] == "lost"
+    # 271 among prospects only (ceil at each boundary, as lead_scores splits all leads)
+    prospects = out[~out["is_customer"] & ~out["is_lost"]].sort_values(
+        ["lead_score", "lead_id"], ascending=[False, True]
+    )
+    n = len(prospects)
+    a_max = math.ceil(round(n * rules.tier_splits[0], 9))
+    b_max = math.ceil(round(n * (rules.tier_splits[0] + rules.tier_splits[1]), 9))
+    ranks = dict(zip(prospects["lead_id"], range(1, n + 1), strict=True))
+    out["prospect_tier"] = [
+        None if k is None else "A" if k <= a_max else "B" if k <= b_max else "C"
+        for k in (ranks.get(v) for v in out["lead_id"])
+    ]
+    use = out["prospect_tier"].notna() & rules.outreach_prospect_tiers
+    out["outreach_tier"] = out["prospect_tier"].where(use, out["lead_tier"])
     out["days_since_followup"] = (d - out["last_followup_date"]).dt.days
     since = out["days_since_followup"]
     out["is_in_cooldown"] = since.notna() & (since < rules.followup_cooldown_days)

@@ -90,3 +90,14 @@
         {{ expr }} in ({% for v in values %}{{ marts_value_sql_literal(v | string) }}{% if not loop.last %}, {% endif %}{% endfor %})
     {%- endif -%}
 {%- endmacro %}
+
+{#- 271 lead tier of the `rank_expr`-th of `count_expr` leads ranked by score (var
+    tier_splits [A, B, C]): A up to ceil(n * A), B up to ceil(n * (A + B)), C after. -#}
+{% macro marts_value_lead_tier(rank_expr, count_expr) -%}
+    {%- set splits = marts_value_tier_splits() -%}
+    case
+        when {{ rank_expr }} <= ceil({{ count_expr }} * {{ splits[0] }}) then 'A'
+        when {{ rank_expr }} <= ceil({{ count_expr }} * ({{ splits[0] }} + {{ splits[1] }})) then 'B'
+        else 'C'
+    end
+{%- endmacro %}

@@ -83,7 +83,7 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
         "converted_leads", "followed_up_leads", "rep_rank", "rep_tier",
     ),
     "candidates": (
-        "lead_id", "user_id", "owner_rep_id", "created_date", "lead_tier", "is_lost",
+        "lead_id", "user_id", "owner_rep_id", "created_date", "outreach_tier", "is_lost",
         "last_followup_date", "days_since_followup", "last_outcome", "next_followup_date",
         "is_in_cooldown", "callback_reason_code", "is_callback_due", "callback_overdue_days",
         "cadence_days", "is_cadence_from_outcome", "cadence_reason_code", "is_cadence_due",
@@ -225,6 +225,8 @@ def _prepare(inputs: PublishInputs, day: date) -> _Prepared:
     reps = _of_day(inputs.reps, d, "rep_id")
 
     leads = _of_day(inputs.candidates, d, "lead_id")
+    # the tier the lists use (var outreach_prospect_tiers): lead_tier or the prospect tier
+    leads["lead_tier"] = leads["outreach_tier"]
     for col in ("user_id", "owner_rep_id"):
         leads[col] = _ids(leads[col])
     for col in ("created_date", "last_followup_date", "next_followup_date", "callback_due_date"):

@@ -72,7 +72,8 @@ TABLES: dict[str, dict[str, str]] = {
     "marts.outreach_candidates_history": {
         "as_of_date": "date", "lead_id": "varchar", "user_id": "varchar",
         "owner_rep_id": "varchar", "lead_status": "varchar", "created_date": "date",
-        "lead_score": "integer", "lead_tier": "varchar", "is_customer": "boolean",
+        "lead_score": "integer", "lead_tier": "varchar", "prospect_tier": "varchar",
+        "outreach_tier": "varchar", "is_customer": "boolean",
         "customer_reason": "varchar", "first_paid_date": "date", "is_lost": "boolean",
         "followups_to_date": "integer", "last_followup_date": "date",
         "days_since_followup": "integer", "last_outcome": "varchar",

@@ -721,3 +721,16 @@ def test_labels_come_from_the_seeds(tmp_path, monkeypatch):
     monkeypatch.setattr(userops.config, "DBT_PROJECT_DIR", project)
     assert seed_labels("outreach_actions")["upsell"] == "增购推荐"
     assert next(iter(seed_labels("assignment_reasons"))) == "owner"  # sort_order
+
+
+def test_prospect_tiers_keep_customers_from_crowding_tier_a(world):
+    # a paying A customer and a B prospect called 4 days ago: by lead tier the prospect
+    # waits B's 7 days; with outreach_prospect_tiers it is the best prospect, an A
+    world.rep("R1")
+    world.lead("CU", "R1", tier="A", status="signed")
+    world.lead("PR", "R1", tier="B").followup("PR", days_ago(4))
+    assert by_lead(world) == {}
+    world.rules["outreach_prospect_tiers"] = True
+    row = by_lead(world)["PR"]
+    assert (row["lead_tier"], row["reason_code"]) == ("A", "cadence_due")
+    assert row["reason_zh"] == "A 类线索，距上次跟进已 4 天（周期 3 天）"

@@ -12,13 +12,21 @@
       an outcome in var('outreach_customer_outcomes'): no routine cadence;
     - cooldown: followed up less than var('followup_cooldown_days') days ago;
     - cadence: var('followup_outcome_cadence_days') of the last outcome, else
-      var('followup_cadence_days') of the tier. -#}
+      var('followup_cadence_days') of the tier;
+    - tiers: prospect_tier splits the prospects (not customers, not lost) 20/70/10 by
+      score like lead_scores splits all cleaned leads; outreach_tier, the tier the lists
+      use (cadence, priority, matching), is the prospect tier of a prospect when
+      var('outreach_prospect_tiers') is true, else lead_tier. -#}
 
 {%- set as_of = marts_value_as_of_date() -%}
 {%- set callback_days = var('followup_callback_default_days') | int -%}
 {%- set cooldown_days = var('followup_cooldown_days') | int -%}
 {%- if callback_days < 0 or cooldown_days < 0 -%}
     {{ exceptions.raise_compiler_error("vars followup_callback_default_days and followup_cooldown_days must be >= 0") }}
+{%- endif -%}
+{%- set prospect_tiers = var('outreach_prospect_tiers') -%}
+{%- if prospect_tiers is not boolean -%}
+    {{ exceptions.raise_compiler_error("var('outreach_prospect_tiers') must be true or false, got: " ~ prospect_tiers) }}
 {%- endif -%}
 {%- set outcome_cadence = var('followup_outcome_cadence_days') -%}
 {%- if outcome_cadence | length > 0 -%}
@@ -29,7 +37,7 @@
     {%- set outcome_cadence_days = 'cast(null as integer)' -%}
 {%- endif -%}
 {%- set tier_cadence_days = marts_value_case_from_map(
-    'lead_tier', var('followup_cadence_days'), 'null', 'followup_cadence_days'
+    'outreach_tier', var('followup_cadence_days'), 'null', 'followup_cadence_days'
 ) -%}
 {%- set customer_outcome = marts_value_in_list_var('outcome', 'outreach_customer_outcomes') -%}
 {%- set customer_status = marts_value_in_list_var(
@@ -159,6 +167,46 @@ facts as (
 
 ),
 
+prospects as (
+
+    select
+        lead_id,
+        row_number() over (order by lead_score desc, lead_id asc) as prospect_rank,
+        count(*) over () as prospect_count
+    from facts
+    where
+        customer_reason is null
+        and not is_lost
+
+),
+
+prospect_splits as (
+
+    select
+        facts.*,
+        {{ marts_value_lead_tier('prospects.prospect_rank', 'prospects.prospect_count') }}
+            as prospect_tier_split,
+        prospects.lead_id is not null as is_prospect
+    from facts
+    left join prospects
+        on facts.lead_id = prospects.lead_id
+
+),
+
+with_tiers as (
+
+    select
+        *,
+        case when is_prospect then prospect_tier_split end as prospect_tier,
+        {%- if prospect_tiers %}
+        case when is_prospect then prospect_tier_split else lead_tier end as outreach_tier
+        {%- else %}
+        lead_tier as outreach_tier
+        {%- endif %}
+    from prospect_splits
+
+),
+
 callbacks as (
 
     select
@@ -181,7 +229,7 @@ callbacks as (
         coalesce(
             last_followup_date is not null and {{ outcome_cadence_days }} is not null, false
         ) as is_cadence_from_outcome
-    from facts
+    from with_tiers
 
 ),
 
@@ -219,6 +267,8 @@ final as (
         cast(created_date as date) as created_date,
         cast(lead_score as integer) as lead_score,
         cast(lead_tier as varchar) as lead_tier,
+        cast(prospect_tier as varchar) as prospect_tier,
+        cast(outreach_tier as varchar) as outreach_tier,
         cast(is_customer as boolean) as is_customer,
         cast(customer_reason as varchar) as customer_reason,
         cast(first_paid_date as date) as first_paid_date,

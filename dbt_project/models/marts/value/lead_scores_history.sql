@@ -8,7 +8,6 @@
     the lower lead_id; each tier boundary is rounded up (ceil), so a single lead
     is an A. -#}
 
-{%- set splits = marts_value_tier_splits() -%}
 
 with
 
@@ -132,11 +131,7 @@ tiered as (
     select
         lead_id,
         score_rank,
-        case
-            when score_rank <= ceil(ranked_leads * {{ splits[0] }}) then 'A'
-            when score_rank <= ceil(ranked_leads * ({{ splits[0] }} + {{ splits[1] }})) then 'B'
-            else 'C'
-        end as lead_tier
+        {{ marts_value_lead_tier('score_rank', 'ranked_leads') }} as lead_tier
     from ranked
 
 ),
