@@ -196,7 +196,7 @@ def candidates(
     seen = out["last_followup_date"].notna()
     out["is_cadence_from_outcome"] = seen & by_outcome.notna()
     out["cadence_days"] = by_outcome.fillna(
-        out["lead_tier"].map(rules.followup_cadence_days)
+        out["outreach_tier"].map(rules.followup_cadence_days)
     ).where(seen)
     out["cadence_reason_code"] = seen.map({True: "cadence_due", False: "never_contacted"})
     out["is_cadence_due"] = (
