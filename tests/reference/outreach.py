@@ -20,7 +20,7 @@ CANDIDATE_COLUMNS = (
     "as_of_date", "lead_id", "user_id", "owner_rep_id", "lead_status", "created_date",
     "lead_score", "lead_tier", "prospect_tier", "outreach_tier", "is_customer", "customer_reason", "first_paid_date", "is_lost",
     "followups_to_date", "last_followup_date", "days_since_followup", "last_outcome",
-    "next_followup_date", "is_in_cooldown", "callback_due_date", "callback_reason_code",
+    "no_answer_streak", "is_channel_change_suggested", "next_followup_date", "is_in_cooldown", "callback_due_date", "callback_reason_code",
     "is_callback_due", "callback_overdue_days", "cadence_days", "is_cadence_from_outcome",
     "cadence_reason_code", "is_cadence_due", "cadence_overdue_days",
 )  # fmt: skip
@@ -37,6 +37,7 @@ class CadenceRules:
     outreach_customer_statuses: tuple[str, ...]
     outreach_customer_outcomes: tuple[str, ...]
     business_timezone: str
+    outreach_no_answer_streak: int
     outreach_prospect_tiers: bool
     tier_splits: tuple[float, float, float]
 
@@ -55,6 +56,7 @@ class CadenceRules:
             outreach_customer_statuses=tuple(values["outreach_customer_statuses"] or ()),
             outreach_customer_outcomes=tuple(values["outreach_customer_outcomes"] or ()),
             business_timezone=str(values["business_timezone"]),
+            outreach_no_answer_streak=int(values["outreach_no_answer_streak"]),
             outreach_prospect_tiers=bool(values["outreach_prospect_tiers"]),
             tier_splits=tuple(float(v) for v in values["tier_splits"]),
         )
@@ -123,6 +125,15 @@ def candidates(
     stats["last_outcome"] = latest["outcome"]
     stats["next_followup_date"] = latest["next_followup_date"]
     won = set(fu[fu["outcome"].isin(rules.outreach_customer_outcomes)]["lead_id"])
+    streaks: dict[str, int] = {}
+    newest_first = fu.sort_values(["lead_id", "occurred_at", "followup_id"], ascending=False)
+    for lead, outcomes in newest_first.groupby("lead_id", sort=False)["outcome"]:
+        n = 0
+        for outcome in outcomes:
+            if outcome != "no_answer":
+                break
+            n += 1
+        streaks[lead] = n
 
     # paid: a known status other than cancelled and a positive amount, by D; a contract
     # without a lead counts for the company of the lowest live lead of its user.
@@ -160,6 +171,8 @@ def candidates(
     out.loc[out["first_paid_date"].notna(), "customer_reason"] = "paid_contract"
     out["is_customer"] = out["customer_reason"].notna()
     out["is_lost"] = out["lead_status"] == "lost"
+    out["no_answer_streak"] = [streaks.get(v, 0) for v in out["lead_id"]]
+    out["is_channel_change_suggested"] = out["no_answer_streak"] >= rules.outreach_no_answer_streak
     # 271 among prospects only (ceil at each boundary, as lead_scores splits all leads)
     prospects = out[~out["is_customer"] & ~out["is_lost"]].sort_values(
         ["lead_score", "lead_id"], ascending=[False, True]

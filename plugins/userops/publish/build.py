@@ -85,7 +85,7 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "candidates": (
         "lead_id", "user_id", "owner_rep_id", "created_date", "outreach_tier", "is_lost",
         "last_followup_date", "days_since_followup", "last_outcome", "next_followup_date",
-        "is_in_cooldown", "callback_reason_code", "is_callback_due", "callback_overdue_days",
+        "is_in_cooldown", "no_answer_streak", "is_channel_change_suggested", "callback_reason_code", "is_callback_due", "callback_overdue_days",
         "cadence_days", "is_cadence_from_outcome", "cadence_reason_code", "is_cadence_due",
         "cadence_overdue_days",
     ),
@@ -231,7 +231,10 @@ def _prepare(inputs: PublishInputs, day: date) -> _Prepared:
         leads[col] = _ids(leads[col])
     for col in ("created_date", "last_followup_date", "next_followup_date", "callback_due_date"):
         leads[col] = _days(leads[col])
-    for col in ("is_lost", "is_in_cooldown", "is_callback_due", "is_cadence_due"):
+    for col in (
+        "is_lost", "is_in_cooldown", "is_callback_due", "is_cadence_due",
+        "is_channel_change_suggested",
+    ):  # fmt: skip
         leads[col] = _flag(leads[col])
     leads["is_cadence_from_outcome"] = _flag(leads["is_cadence_from_outcome"])
 
@@ -552,6 +555,13 @@ def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> Buil
         rows[col] = [_iso(v) for v in _lookup(rows["lead_id"], leads[col])]
     rows["last_outcome"] = _lookup(rows["lead_id"], leads["last_outcome"])
     rows["last_outcome_zh"] = [OUTCOME_LABELS_ZH.get(v) for v in rows["last_outcome"]]
+    # repeated no_answer (outreach_candidates, var outreach_no_answer_streak): try another channel
+    streak = _lookup(rows["lead_id"], leads["no_answer_streak"])
+    change = _lookup(rows["lead_id"], leads["is_channel_change_suggested"])
+    rows["reason_zh"] = [
+        f"{r}；已连续 {int(n)} 次未接通，建议换渠道联系" if c else r
+        for r, n, c in zip(rows["reason_zh"], streak, change, strict=True)
+    ]
     for col in ("rfm_segment", "lifecycle_stage"):
         rows[col] = _lookup(rows["user_id"], users[col])
     rows["rfm_segment_zh"] = [RFM_SEGMENT_LABELS_ZH.get(v) for v in rows["rfm_segment"]]

@@ -77,6 +77,7 @@ TABLES: dict[str, dict[str, str]] = {
         "customer_reason": "varchar", "first_paid_date": "date", "is_lost": "boolean",
         "followups_to_date": "integer", "last_followup_date": "date",
         "days_since_followup": "integer", "last_outcome": "varchar",
+        "no_answer_streak": "integer", "is_channel_change_suggested": "boolean",
         "next_followup_date": "date", "is_in_cooldown": "boolean", "callback_due_date": "date",
         "callback_reason_code": "varchar", "is_callback_due": "boolean",
         "callback_overdue_days": "integer", "cadence_days": "integer",

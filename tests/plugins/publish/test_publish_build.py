@@ -734,3 +734,18 @@ def test_prospect_tiers_keep_customers_from_crowding_tier_a(world):
     row = by_lead(world)["PR"]
     assert (row["lead_tier"], row["reason_code"]) == ("A", "cadence_due")
     assert row["reason_zh"] == "A 类线索，距上次跟进已 4 天（周期 3 天）"
+
+
+def test_repeated_no_answer_suggests_another_channel(world):
+    world.rep("R1")
+    world.lead("N", "R1", tier="A")
+    for n in (12, 9, 6):
+        world.followup("N", days_ago(n), outcome="no_answer")
+    world.lead("M", "R1", tier="A").followup("M", days_ago(12), outcome="no_answer")
+    world.followup("M", days_ago(9), outcome="interested")
+    world.followup("M", days_ago(6), outcome="no_answer")
+    rows = by_lead(world)
+    assert rows["N"]["reason_zh"].endswith("；已连续 3 次未接通，建议换渠道联系")
+    assert "换渠道" not in rows["M"]["reason_zh"]  # one no_answer since an answer
+    world.rules["outreach_no_answer_streak"] = 1
+    assert "已连续 1 次未接通" in by_lead(world)["M"]["reason_zh"]

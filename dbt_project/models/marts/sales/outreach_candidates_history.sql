@@ -16,7 +16,9 @@
     - tiers: prospect_tier splits the prospects (not customers, not lost) 20/70/10 by
       score like lead_scores splits all cleaned leads; outreach_tier, the tier the lists
       use (cadence, priority, matching), is the prospect tier of a prospect when
-      var('outreach_prospect_tiers') is true, else lead_tier. -#}
+      var('outreach_prospect_tiers') is true, else lead_tier;
+    - var('outreach_no_answer_streak') latest follow-ups in a row without an answer:
+      suggest another channel. -#}
 
 {%- set as_of = marts_value_as_of_date() -%}
 {%- set callback_days = var('followup_callback_default_days') | int -%}
@@ -116,6 +118,23 @@ company_followups as (
 
 ),
 
+no_answer_streaks as (
+
+    select
+        lead_id,
+        coalesce(
+            min(
+                case
+                    when outcome is null or outcome <> 'no_answer' then recency_rank
+                end
+            ) - 1,
+            count(*)
+        ) as no_answer_streak
+    from latest_followups
+    group by lead_id
+
+),
+
 company_contracts as (
 
     select
@@ -143,6 +162,7 @@ facts as (
         company_followups.last_followup_date,
         coalesce(company_followups.followups_to_date, 0) as followups_to_date,
         latest_followups.outcome as last_outcome,
+        coalesce(no_answer_streaks.no_answer_streak, 0) as no_answer_streak,
         latest_followups.next_followup_date,
         company_contracts.first_paid_date,
         coalesce(resolved_leads.lead_status = 'lost', false) as is_lost,
@@ -162,6 +182,8 @@ facts as (
         on
             tiered.lead_id = latest_followups.lead_id
             and latest_followups.recency_rank = 1
+    left join no_answer_streaks
+        on tiered.lead_id = no_answer_streaks.lead_id
     left join company_contracts
         on tiered.lead_id = company_contracts.lead_id
 
@@ -198,11 +220,10 @@ with_tiers as (
     select
         *,
         case when is_prospect then prospect_tier_split end as prospect_tier,
-        {%- if prospect_tiers %}
-        case when is_prospect then prospect_tier_split else lead_tier end as outreach_tier
-        {%- else %}
-        lead_tier as outreach_tier
-        {%- endif %}
+        case
+            when {{ 'is_prospect' if prospect_tiers else 'false' }} then prospect_tier_split
+            else lead_tier
+        end as outreach_tier
     from prospect_splits
 
 ),
@@ -277,6 +298,10 @@ final as (
         cast(last_followup_date as date) as last_followup_date,
         cast(days_since_followup as integer) as days_since_followup,
         cast(last_outcome as varchar) as last_outcome,
+        cast(no_answer_streak as integer) as no_answer_streak,
+        cast(
+            no_answer_streak >= {{ var('outreach_no_answer_streak') | int }} as boolean
+        ) as is_channel_change_suggested,
         cast(next_followup_date as date) as next_followup_date,
         cast(is_in_cooldown as boolean) as is_in_cooldown,
         cast(callback_due_date as date) as callback_due_date,
