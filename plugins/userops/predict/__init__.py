@@ -1,0 +1,1 @@
+"""Predictive models on top of the marts (future value and churn probability)."""
