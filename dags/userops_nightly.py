@@ -104,6 +104,13 @@ def userops_nightly():
 
         return pipeline.step_dbt_build(pipeline.day_from_context(get_current_context()))
 
+    # Future value and churn probability (BG/NBD + Gamma-Gamma) from dbt's snapshot of D.
+    @task(pool=WAREHOUSE_POOL, outlets=[assets.USER_VALUE])
+    def predict_value() -> dict:
+        from userops import pipeline
+
+        return pipeline.step_predict_value(pipeline.day_from_context(get_current_context()))
+
     # A failed gate fails the same way on retry: alert at once.
     @task(pool=WAREHOUSE_POOL, retries=0)
     def validate() -> dict:
@@ -130,7 +137,7 @@ def userops_nightly():
     loaded = [load_crm(), load_events()]
     built = dbt_build()
     published = publish()
-    loaded >> built >> validate() >> published
+    loaded >> built >> predict_value() >> validate() >> published
     notify(published)
 
 

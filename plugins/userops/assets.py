@@ -43,4 +43,5 @@ def _asset(name: str) -> Asset:
 RAW_CRM = [_asset(n) for n in RAW_TABLES if n.startswith("raw.crm__")]
 RAW_EVENTS = [_asset(n) for n in RAW_TABLES if n.startswith("raw.events__")]
 MARTS = [_asset(n) for n in MART_TABLES]
+USER_VALUE = _asset("marts.user_value")
 OUTREACH_LISTS = Asset(name="outreach.lists", uri="userops://outreach/lists", group="userops")

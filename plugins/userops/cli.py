@@ -4,7 +4,7 @@
     userops generate --append-day D          # next day's arrivals, for nightly sims
     userops run --date D                     # userops_nightly for one business day
     userops backfill --start D1 --end D2     # one run per day, in order
-    userops step load_crm|load_events|dbt_build --date D   # one step, no Airflow
+    userops step load_crm|load_events|dbt_build|predict_value|validate|publish --date D
     userops summary --date D                 # what a run produced
     userops demo [--date D]                  # generate + run + summary
 
@@ -240,6 +240,7 @@ def _cmd_step(args: argparse.Namespace) -> int:
         "load_crm": pipeline.step_load_crm,
         "load_events": pipeline.step_load_events,
         "dbt_build": pipeline.step_dbt_build,
+        "predict_value": pipeline.step_predict_value,
         "validate": lambda d, s: pipeline.step_validate(d, f"manual__{d.day}", s),
         "publish": pipeline.step_publish,
     }[args.name]
@@ -390,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("step", help="run one pipeline step without Airflow (debugging)")
     s.add_argument(
         "name",
-        choices=["load_crm", "load_events", "dbt_build", "validate", "publish"],
+        choices=["load_crm", "load_events", "dbt_build", "predict_value", "validate", "publish"],
         help="the step, as the DAG's task of the same name runs it",
     )
     s.add_argument(

@@ -110,6 +110,18 @@ def step_dbt_build(
     return out
 
 
+def step_predict_value(day: BusinessDay, settings: Settings | None = None) -> dict[str, Any]:
+    """Fit the value model as of the day (and any earlier night built without a fit) and
+    write ``marts.user_value_history`` (``userops.predict.run``)."""
+    from userops.predict.run import run_value_model
+    from userops.warehouse import Warehouse
+
+    settings = settings or load_settings()
+    with Warehouse(settings.warehouse) as wh:
+        fits = run_value_model(wh, day.day, dbt_vars_for(day, settings))
+    return {"business_date": day.day.isoformat(), "fits": fits}
+
+
 def day_from_context(context: Any, settings: Settings | None = None) -> BusinessDay:
     """The business day of an Airflow run, from its data interval (never ``now()``)."""
     from userops.windows import business_day_from_interval

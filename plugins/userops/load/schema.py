@@ -86,10 +86,12 @@ def _cols(wh: Warehouse, cols: tuple[tuple[str, str], ...]) -> str:
 def ensure_schemas(wh: Warehouse) -> None:
     """Create ``raw`` and ``meta`` objects if missing (idempotent), including the
     publishing tables dbt's outreach_outcomes views read (they exist before any publish)."""
+    from userops.predict.run import ensure_value_tables
     from userops.publish.log import ensure_publish_log
 
     wh.execute("create schema if not exists raw")
     ensure_publish_log(wh)
+    ensure_value_tables(wh)
     for table, cols in CRM_TABLES.items():
         body = ", ".join(f"{c} varchar" for c in cols)
         wh.execute(
