@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -141,6 +142,38 @@ def test_first_run_succeeds_and_reconciles(world, reference):
     assert (batches.rows_read == batches.rows_loaded + batches.rows_quarantined).all()
     # The first run onboards every partition: each bad line of the files is quarantined.
     assert quarantined == bad_lines > 0
+
+
+def test_the_night_predicted_value_and_churn_for_every_paying_user(world):
+    """predict_value ran after dbt: one marts.user_value row per user of dbt's purchase
+    summary of DAY, exactly what the model gives for that snapshot."""
+    from userops.config import project_vars
+    from userops.predict.run import predict
+
+    with Warehouse(world["target"]) as wh:
+        p = wh.param
+        summary = wh.fetch_df(
+            "select user_id, frequency, recency_days, age_days, monetary_value_cny "
+            f"from intermediate.int_users__purchase_summary where as_of_date = {p} "
+            "order by user_id",
+            [DAY],
+        )
+        stored = wh.fetch_df("select * from marts.user_value order by user_id")
+        fits = wh.fetchall(
+            f"select status, customers from meta.value_model_fits where as_of_date = {p}", [DAY]
+        )
+        orders = wh.fetchall(
+            "select count(distinct user_id) from intermediate.int_orders__paid "
+            f"where paid_date <= {p}",
+            [DAY],
+        )[0][0]
+    assert fits == [("fitted", len(summary))] and 0 < len(summary) <= orders
+    assert (pd.to_datetime(stored.as_of_date) == pd.Timestamp(DAY)).all()
+    expected, fit = predict(summary, DAY, project_vars())
+    assert stored.user_id.tolist() == expected.user_id.tolist()
+    assert (stored.model_run_id == fit["model_run_id"]).all()
+    for col in ("expected_value_cny", "churn_probability"):
+        assert np.allclose(stored[col].astype(float), expected[col].astype(float)), col
 
 
 def test_dau_wau_mau_match_independent_reading_of_the_files(world, reference):
