@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/generator.py --users 1000000 --days 90   # the big one
     .venv/bin/python benchmarks/load.py --events 1000000
     .venv/bin/python benchmarks/nightly.py --users 1000000 --days 90 --sources DIR
+    .venv/bin/python benchmarks/value_model.py --customers 1000000
 
 ``benchmarks/dbt_orchestration.py`` (ADR 0004: one dbt task vs Cosmos) is not part of
 this run: Cosmos is not in the lock any more; install ``astronomer-cosmos`` to rerun it.
@@ -27,11 +28,13 @@ SIZES: dict[str, dict[str, list[str]]] = {
         "generator": ["--users", "100000", "--days", "90"],
         "load": ["--events", "200000", "--crm", "20000"],
         "nightly": ["--users", "5000", "--days", "35"],
+        "value_model": ["--customers", "100000"],
     },
     "small": {
         "generator": ["--users", "2000", "--days", "31"],
         "load": ["--events", "5000", "--crm", "500"],
         "nightly": ["--users", "300", "--days", "31"],
+        "value_model": ["--customers", "5000"],
     },
 }
 
@@ -55,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         "generator": "generator: {} users x {} days",
         "load": "loads: {} event lines, {} leads, DuckDB and PostgreSQL",
         "nightly": "nights: {} users x {} days, DuckDB (onboarding, day 30, last day)",
+        "value_model": "value model: CDNOW holdout, BG/NBD fit of {} simulated customers",
     }
     for name, bench_args in size.items():
         print(f"\n== {titles[name].format(*bench_args[1::2])} ==", flush=True)

@@ -61,7 +61,7 @@ def test_make_bench_small_prints_every_figure(tmp_path):
     proc = make("bench", env_for(tmp_path / "data"), tmp_path / "airflow", "BENCH_ARGS=--small")
     assert proc.returncode == 0, explain(proc)
     out = proc.stdout
-    for section in ("== generator:", "== loads:", "== nights:"):
+    for section in ("== generator:", "== loads:", "== nights:", "== value model:"):
         assert section in out
     assert re.search(r"events_written\D+[1-9]", out)
     for warehouse in ("duckdb", "postgres"):
@@ -70,6 +70,9 @@ def test_make_bench_small_prints_every_figure(tmp_path):
     assert figures["day30"]["night_s"] > 0 and figures["day31"]["night_s"] > 0
     assert figures["pandas_full_recompute"]["rows"] > 0
     assert set(figures["ratios"]) >= {"night_last_over_night30", "load_over_duckdb_read_json"}
+    value, _ = json.JSONDecoder().raw_decode(out[out.index("{\n", out.index("== value model:")) :])
+    assert value["holdout"]["customers"] > 20000 and value["holdout"]["correlation"] > 0.3
+    assert value["fit"]["customers"] == 5000 and value["fit"]["fit_seconds"] > 0
 
 
 def test_make_lint_passes():
