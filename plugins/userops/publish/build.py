@@ -71,6 +71,8 @@ LIST_COLUMNS: Mapping[str, str] = {
     "last_outcome_zh": "上次跟进结果",
     "next_followup_date": "预约回访日期",
     "priority_score": "优先分",
+    "expected_value_cny": "预计价值（元）",
+    "churn_probability": "流失概率",
     "assignment": "分配方式",
     "assignment_reason": "分配原因代码",
     "assignment_reason_zh": "分配原因",
@@ -95,6 +97,7 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
         "lifecycle_stage", "rfm_segment",
     ),
     "lifecycle": ("user_id", "as_of_date", "lifecycle_stage", "previous_stage"),
+    "values": ("user_id", "expected_value_cny", "churn_probability", "horizon_days"),
     "triggers": (
         "user_id", "reason_code", "suggested_action", "fired_date", "since_date", "lead_id",
         "rfm_segment", "previous_segment", "days_since_last_active", "recency_days",
@@ -123,7 +126,9 @@ class PublishInputs:
     - ``users``: ``marts.users`` for D;
     - ``lifecycle``: ``marts.user_lifecycle_daily`` rows of D (the churn hold);
     - ``triggers``: ``marts.outreach_triggers_history`` for D: each triggered action
-      with the company to call and the date it fired.
+      with the company to call and the date it fired;
+    - ``values``: ``marts.user_value_history`` for D (expected value and churn
+      probability per paying user; empty when the model was not fitted).
     """
 
     reps: pd.DataFrame
@@ -132,6 +137,7 @@ class PublishInputs:
     users: pd.DataFrame
     lifecycle: pd.DataFrame
     triggers: pd.DataFrame
+    values: pd.DataFrame
 
     def validate(self) -> None:
         """Fail early, naming the frame and columns, instead of a KeyError deep inside."""
@@ -208,6 +214,7 @@ class _Prepared:
     contacts: pd.DataFrame  # lead_id -> company_name, contact_name, phone, email
     users: pd.DataFrame
     triggers: pd.DataFrame
+    values: pd.DataFrame  # user_id -> expected_value_cny, churn_probability, horizon_days
 
 
 def _of_day(frame: pd.DataFrame, d: pd.Timestamp, key: str) -> pd.DataFrame:
@@ -255,7 +262,9 @@ def _prepare(inputs: PublishInputs, day: date) -> _Prepared:
     if "as_of_date" in trig.columns:
         trig = trig[_days(trig["as_of_date"]) == d]
 
-    return _Prepared(d, reps, leads, contacts, users, trig)
+    values = _of_day(inputs.values, d, "user_id")
+
+    return _Prepared(d, reps, leads, contacts, users, trig, values)
 
 
 # -- 1. reps -------------------------------------------------------------------------------
@@ -489,9 +498,12 @@ def assign_items(
     )
     backlog = dict.fromkeys(state.room, 0)
     unassigned = 0
-    order = collapsed.sort_values(
-        ["priority_score", "lead_id"], ascending=[False, True], kind="stable"
-    )
+    keys = ["priority_score", "expected_value_cny", "lead_id"]
+    keys = [k for k in keys if k in collapsed.columns]
+    order = collapsed.assign(
+        **({"expected_value_cny": collapsed["expected_value_cny"].fillna(0.0)}
+           if "expected_value_cny" in collapsed.columns else {})
+    ).sort_values(keys, ascending=[False] * (len(keys) - 1) + [True], kind="stable")  # fmt: skip
     chosen: list[tuple[str, str, str, str]] = []
     for lead_id, tier, action in zip(
         order["lead_id"], order["lead_tier"], order["suggested_action"], strict=True
@@ -529,28 +541,50 @@ def churn_share(lifecycle: pd.DataFrame, day: date) -> float:
     return float(turned.sum()) / len(today)
 
 
+def _value_text(value: float, churn: float, horizon: float) -> str:
+    """ "；预计未来一年价值 ¥12,345，流失概率 23%" for a user the value model scored."""
+    if value is None or pd.isna(value):
+        return ""
+    span = "一年" if int(horizon) == 365 else f" {int(horizon)} 天"
+    return f"；预计未来{span}价值 ¥{value:,.0f}，流失概率 {churn:.0%}"
+
+
 def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> BuildResult:
     """All reps' lists for business day ``day`` (see the module docstring)."""
     prep = _prepare(inputs, day)
     reps = active_reps(prep)
     items, without_lead = due_items(prep, params)
     collapsed = collapse_items(items, prep, params)
+    leads = prep.leads.set_index("lead_id")
+    # a row shows the account a trigger fired for (a company can have several), else the
+    # lead's own; its predicted value (marts.user_value) breaks ties of priority_score
+    lead_users = _lookup(collapsed["lead_id"], leads["user_id"])
+    collapsed["user_id"] = [
+        lead_user if trig_user is None or pd.isna(trig_user) else trig_user
+        for trig_user, lead_user in zip(collapsed["trigger_user_id"], lead_users, strict=True)
+    ]
+    values = prep.values.set_index("user_id")
+    for col in ("expected_value_cny", "churn_probability", "horizon_days"):
+        collapsed[col] = pd.to_numeric(pd.Series(_lookup(collapsed["user_id"], values[col]),
+                                                 index=collapsed.index, dtype=object))  # fmt: skip
     owners = prep.leads.set_index("lead_id")["owner_rep_id"]
     assigned, backlog, unassigned = assign_items(collapsed, owners, reps, params)
 
-    leads = prep.leads.set_index("lead_id")
     contacts = prep.contacts.set_index("lead_id")
     users = prep.users.set_index("user_id")
     rep_names = reps.set_index("rep_id")["rep_name"]
     rows = assigned.copy()
-    rows["user_id"] = _lookup(rows["lead_id"], leads["user_id"])
     for col in ("company_name", "contact_name", "phone", "email"):
         rows[col] = _lookup(rows["lead_id"], contacts[col])
-    # a trigger's row shows the account it fired for (a company can have several)
-    rows["user_id"] = [
-        lead_user if trig_user is None or pd.isna(trig_user) else trig_user
-        for trig_user, lead_user in zip(rows["trigger_user_id"], rows["user_id"], strict=True)
-    ]
+    rows["reason_zh"] = [
+        r + _value_text(v, p, h)
+        for r, v, p, h in zip(
+            rows["reason_zh"], rows["expected_value_cny"], rows["churn_probability"],
+            rows["horizon_days"], strict=True,
+        )
+    ]  # fmt: skip
+    rows["expected_value_cny"] = rows["expected_value_cny"].round(0)
+    rows["churn_probability"] = rows["churn_probability"].round(3)
     for col in ("last_followup_date", "next_followup_date"):
         rows[col] = [_iso(v) for v in _lookup(rows["lead_id"], leads[col])]
     rows["last_outcome"] = _lookup(rows["lead_id"], leads["last_outcome"])
@@ -572,8 +606,10 @@ def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> Buil
     ]
     rows["rep_name"] = _lookup(rows["rep_id"], rep_names)
     rows["business_date"] = day.isoformat()
-    rows = rows.sort_values(
-        ["rep_id", "priority_score", "lead_id"], ascending=[True, False, True], kind="stable"
+    rows = rows.assign(_value=rows["expected_value_cny"].fillna(0.0)).sort_values(
+        ["rep_id", "priority_score", "_value", "lead_id"],
+        ascending=[True, False, False, True],
+        kind="stable",
     )
     rows["priority"] = rows.groupby("rep_id").cumcount() + 1
     rows = rows[list(LIST_COLUMNS)].reset_index(drop=True)

@@ -95,6 +95,8 @@ _QUERIES = {
     "lifecycle": "select user_id, as_of_date, lifecycle_stage, previous_stage "
     "from marts.user_lifecycle_daily where as_of_date = {p}",
     "triggers": "select * from marts.outreach_triggers_history where as_of_date = {p}",
+    "values": "select user_id, expected_value_cny, churn_probability, horizon_days "
+    "from marts.user_value_history where as_of_date = {p}",
 }
 
 
@@ -131,6 +133,7 @@ def read_inputs(wh: Warehouse, day: date, params: PublishParams) -> PublishInput
         "users": [day],
         "lifecycle": [day],
         "triggers": [day],
+        "values": [day],
     }
     frames = {name: wh.fetch_df(sql.format(p=p), args.get(name)) for name, sql in _QUERIES.items()}
     return PublishInputs(**frames)

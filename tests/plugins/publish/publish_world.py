@@ -91,6 +91,10 @@ TABLES: dict[str, dict[str, str]] = {
         "days_since_last_active": "integer", "recency_days": "integer",
         "active_days_30d": "integer",
     },
+    "marts.user_value_history": {
+        "as_of_date": "date", "user_id": "varchar", "expected_value_cny": "double precision",
+        "churn_probability": "double precision", "horizon_days": "integer",
+    },
     "marts.user_rfm_history": {
         "as_of_date": "date", "user_id": "varchar", "rfm_segment": "varchar",
         "recency_days": "integer",
@@ -129,6 +133,8 @@ class World:
     duplicates_of: dict[str, str] = field(default_factory=dict)
     #: dbt vars of the cadence rules set for this world (the candidates mart's vars)
     rules: dict[str, Any] = field(default_factory=dict)
+    #: rows of marts.user_value_history (the value model's predictions)
+    values: list[dict[str, Any]] = field(default_factory=list)
 
     def rep(
         self,
@@ -212,6 +218,14 @@ class World:
                  "source_channel": "sem", "lead_score": 50, "lead_tier": tier,
                  "as_of_date": self.day}
             )  # fmt: skip
+        return self
+
+    def value(self, user_id: str, expected_value_cny: float, churn_probability: float) -> World:
+        """A row of marts.user_value_history: the value model's prediction for a user."""
+        self.values.append(
+            {"as_of_date": self.day, "user_id": user_id, "expected_value_cny": expected_value_cny,
+             "churn_probability": churn_probability, "horizon_days": 365}
+        )  # fmt: skip
         return self
 
     def segment(self, user_id: str, on: date, segment: str, recency_days: int = 40) -> World:
@@ -359,6 +373,7 @@ class World:
             "marts.outreach_candidates_history": candidates,
             "marts.outreach_triggers_history": self.triggers(candidates),
             "marts.user_rfm_history": self.segments,
+            "marts.user_value_history": self.values,
         }
         return {t: self._frame(t, rows) for t, rows in data.items()}
 
@@ -373,6 +388,7 @@ class World:
             users=f["marts.users_history"],
             lifecycle=f["marts.user_lifecycle_daily"],
             triggers=f["marts.outreach_triggers_history"],
+            values=f["marts.user_value_history"],
         )
 
 

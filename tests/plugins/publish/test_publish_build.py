@@ -749,3 +749,21 @@ def test_repeated_no_answer_suggests_another_channel(world):
     assert "换渠道" not in rows["M"]["reason_zh"]  # one no_answer since an answer
     world.rules["outreach_no_answer_streak"] = 1
     assert "已连续 1 次未接通" in by_lead(world)["M"]["reason_zh"]
+
+
+def test_predicted_value_breaks_ties_and_is_quoted(world):
+    # two leads due alike (same tier, never contacted): the one expected to be worth
+    # more comes first; the row quotes the value model (marts.user_value)
+    world.rep("R1")
+    world.lead("L1", "R1", tier="B", user_id="U1").lead("L2", "R1", tier="B", user_id="U2")
+    world.lead("L3", "R1", tier="B")  # no platform account: no prediction
+    assert [r["lead_id"] for r in lists(world).rep_rows("R1").to_dict("records")] == [
+        "L1", "L2", "L3",
+    ]  # fmt: skip
+    world.value("U1", 100.0, 0.5).value("U2", 50000.4, 0.123)
+    rows = lists(world).rep_rows("R1").to_dict("records")
+    assert [r["lead_id"] for r in rows] == ["L2", "L1", "L3"]
+    assert rows[0]["priority_score"] == rows[1]["priority_score"] == rows[2]["priority_score"]
+    assert rows[0]["reason_zh"].endswith("；预计未来一年价值 ¥50,000，流失概率 12%")
+    assert (rows[0]["expected_value_cny"], rows[0]["churn_probability"]) == (50000.0, 0.123)
+    assert rows[2]["expected_value_cny"] is None and "预计" not in rows[2]["reason_zh"]
