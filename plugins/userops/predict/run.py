@@ -6,7 +6,8 @@ per date), fits :mod:`userops.predict.value` and replaces D's rows of:
 - ``marts.user_value_history`` (user x D): expected purchases in the next
   ``value_horizon_days`` days, P(alive), churn probability = 1 - P(alive), expected
   order value and expected value in CNY over the horizon, value decile (1 = top
-  tenth), churn band, and the ``model_run_id`` of the fit;
+  tenth), the tags ``predicted_value_band`` (``value_bands``) and
+  ``churn_probability_band`` (``value_churn_bands``), and the ``model_run_id``;
 - ``meta.value_model_fits`` (D): the fitted parameters, the number of customers and
   rows fitted, how long it took and a status.
 
@@ -56,6 +57,7 @@ _HISTORY_SCHEMA = pa.schema(
         ("expected_order_value_cny", pa.float64()),
         ("expected_value_cny", pa.float64()),
         ("value_decile", pa.int32()),
+        ("predicted_value_band", pa.string()),
         ("churn_probability_band", pa.string()),
         ("horizon_days", pa.int32()),
         ("model_run_id", pa.string()),
@@ -91,11 +93,18 @@ def _ddl(table: str, schema: pa.Schema, key: str) -> str:
 
 
 def ensure_value_tables(wh: Warehouse) -> None:
-    """Create the history, the fits table and the current view if missing (idempotent)."""
+    """Create the history, the fits table and the current view if missing, and add the
+    columns a later version introduced (idempotent)."""
     wh.execute("create schema if not exists marts")
     wh.execute("create schema if not exists meta")
-    wh.execute(_ddl(HISTORY, _HISTORY_SCHEMA, "as_of_date, user_id"))
-    wh.execute(_ddl(FITS, _FITS_SCHEMA, "as_of_date"))
+    for table, schema, key in (
+        (HISTORY, _HISTORY_SCHEMA, "as_of_date, user_id"), (FITS, _FITS_SCHEMA, "as_of_date"),
+    ):  # fmt: skip
+        wh.execute(_ddl(table, schema, key))
+        for f in schema:  # a column added by a later version (existing rows get null)
+            wh.execute(
+                f"alter table {table} add column if not exists {f.name} {_SQL_TYPES[f.type]}"
+            )
     wh.execute(
         f"create or replace view {CURRENT} as select * from {HISTORY} "
         f"where as_of_date = (select max(as_of_date) from {HISTORY})"
@@ -109,6 +118,12 @@ def churn_band(probability: np.ndarray, bands: Mapping[str, float]) -> list[str]
     for p in probability:
         out.append(next((name for name, upper in ordered if p <= float(upper)), ordered[-1][0]))
     return out
+
+
+def value_band(deciles: np.ndarray, bands: Mapping[str, int]) -> list[str]:
+    """The first band (in ascending last deciles) that holds the decile (1 = top tenth)."""
+    ordered = sorted(bands.items(), key=lambda kv: int(kv[1]))
+    return [next((n for n, last in ordered if d <= int(last)), ordered[-1][0]) for d in deciles]
 
 
 def _deciles(values: np.ndarray, user_ids: pd.Series) -> np.ndarray:
@@ -151,6 +166,7 @@ def predict(
     alive = bg.p_alive(x, t_x, big_t)
     order_value = gg.expected_value(x, m)
     value = purchases * order_value
+    deciles = _deciles(value, summary["user_id"].astype(str))
     rows = pd.DataFrame(
         {
             "as_of_date": day,
@@ -164,7 +180,8 @@ def predict(
             "churn_probability": 1.0 - alive,
             "expected_order_value_cny": order_value,
             "expected_value_cny": value,
-            "value_decile": _deciles(value, summary["user_id"].astype(str)),
+            "value_decile": deciles,
+            "predicted_value_band": value_band(deciles, dbt_vars["value_bands"]),
             "churn_probability_band": churn_band(1.0 - alive, dbt_vars["value_churn_bands"]),
             "horizon_days": horizon,
             "model_run_id": digest,

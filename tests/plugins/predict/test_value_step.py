@@ -112,6 +112,11 @@ def test_predictions_separate_the_living_from_the_gone():
     top = rows[rows["value_decile"] == 1]["expected_value_cny"].min()
     assert top >= rows[rows["value_decile"] == 2]["expected_value_cny"].max()
     assert sorted(rows["value_decile"].unique()) == list(range(1, 11))
+    tags = rows.groupby("predicted_value_band")["value_decile"].agg(["min", "max"])
+    assert tags.to_dict("index") == {
+        "top": {"min": 1, "max": 1}, "high": {"min": 2, "max": 3},
+        "medium": {"min": 4, "max": 7}, "low": {"min": 8, "max": 10},
+    }  # fmt: skip
     bands = rows.groupby("churn_probability_band")["churn_probability"].agg(["min", "max"])
     assert bands.loc["low", "max"] <= 0.3 < bands.loc["medium", "min"]
     _, fit2 = predict(
