@@ -32,6 +32,7 @@ MART_TABLES = (
     "marts.rep_performance",
     "marts.outreach_candidates",
     "marts.outreach_triggers",
+    "marts.segment_personas",
     "marts.user_tags",
 )
 

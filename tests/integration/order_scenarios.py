@@ -62,6 +62,7 @@ CURRENT_MARTS = (
     "rep_performance",
     "outreach_candidates",
     "outreach_triggers",
+    "segment_personas",
 )
 
 

@@ -28,7 +28,9 @@ paid_days as (
         paid_date,
         sum(amount_cny) as day_amount_cny
     from {{ ref('int_orders__paid') }}
-    where paid_date between {{ marts_value_as_of_date(1 - lookback) }} and {{ marts_value_as_of_date() }}
+    where
+        paid_date between {{ marts_value_as_of_date(1 - lookback) }}
+        and {{ marts_value_as_of_date() }}
     group by user_id, paid_date
 
 ),

@@ -1,0 +1,158 @@
+{#- The one-page picture of each RFM segment and lifecycle stage as of D (用户画像),
+    one snapshot per business date run (ADR 0006; delete+insert on as_of_date, config
+    in _history__models.yml): size and share of the users, their most common industry,
+    size band and province among the users whose company is known (ties -> the
+    alphabetically first; null when none is), median activity and
+    tenure, paying share and median RFM monetary. Users without a segment (no paid
+    order in the lookback) form the segment `none`. -#}
+
+{%- set as_of = marts_value_as_of_date() -%}
+
+with
+
+user_profiles as (
+
+    select
+        profiles.user_id,
+        profiles.industry,
+        case when profiles.size_band <> 'unknown' then profiles.size_band end as size_band,
+        profiles.province,
+        profiles.lifecycle_stage,
+        coalesce(profiles.rfm_segment, 'none') as rfm_segment,
+        profiles.tenure_days,
+        coalesce(profiles.is_paying, false) as is_paying,
+        coalesce(activity.active_days_30d, 0) as active_days_30d,
+        rfm.monetary_cny
+    from {{ ref('users_history') }} as profiles
+    left join {{ ref('user_activity_history') }} as activity
+        on
+            profiles.user_id = activity.user_id
+            and activity.as_of_date = {{ as_of }}
+    left join {{ ref('user_rfm_history') }} as rfm
+        on
+            profiles.user_id = rfm.user_id
+            and rfm.as_of_date = {{ as_of }}
+    where
+        profiles.as_of_date = {{ as_of }}
+        and profiles.lifecycle_stage is not null
+
+),
+
+members as (
+
+    select
+        'rfm_segment' as dimension,
+        user_profiles.rfm_segment as segment,
+        user_profiles.*
+    from user_profiles
+    union all
+    select
+        'lifecycle_stage' as dimension,
+        user_profiles.lifecycle_stage as segment,
+        user_profiles.*
+    from user_profiles
+
+),
+
+attribute_counts as (
+
+    select
+        dimension,
+        segment,
+        'industry' as attribute_name,
+        industry as attribute_value,
+        count(*) as member_count
+    from members
+    where industry is not null
+    group by dimension, segment, industry
+    union all
+    select
+        dimension,
+        segment,
+        'size_band' as attribute_name,
+        size_band as attribute_value,
+        count(*) as member_count
+    from members
+    where size_band is not null
+    group by dimension, segment, size_band
+    union all
+    select
+        dimension,
+        segment,
+        'province' as attribute_name,
+        province as attribute_value,
+        count(*) as member_count
+    from members
+    where province is not null
+    group by dimension, segment, province
+
+),
+
+ranked_attributes as (
+
+    select
+        *,
+        row_number() over (
+            partition by dimension, segment, attribute_name
+            order by member_count desc, attribute_value asc
+        ) as popularity_rank
+    from attribute_counts
+
+),
+
+top_attributes as (
+
+    select
+        dimension,
+        segment,
+        max(case when attribute_name = 'industry' then attribute_value end) as top_industry,
+        max(case when attribute_name = 'size_band' then attribute_value end) as top_size_band,
+        max(case when attribute_name = 'province' then attribute_value end) as top_province
+    from ranked_attributes
+    where popularity_rank = 1
+    group by dimension, segment
+
+),
+
+figures as (
+
+    select
+        dimension,
+        segment,
+        count(*) as user_count,
+        {{ marts_value_median('active_days_30d') }} as median_active_days_30d,
+        {{ marts_value_median('tenure_days') }} as median_tenure_days,
+        avg(case when is_paying then 1.0 else 0.0 end) as paying_share,
+        {{ marts_value_median('monetary_cny') }} as median_monetary_cny
+    from members
+    group by dimension, segment
+
+),
+
+final as (
+
+    select
+        {{ as_of }} as as_of_date,
+        cast(figures.dimension as varchar) as dimension,
+        cast(figures.segment as varchar) as segment,
+        cast(figures.user_count as integer) as user_count,
+        cast(
+            cast(figures.user_count as double precision)
+            / sum(figures.user_count) over (partition by figures.dimension) as double precision
+        ) as user_share,
+        cast(top_attributes.top_industry as varchar) as top_industry,
+        cast(top_attributes.top_size_band as varchar) as top_size_band,
+        cast(top_attributes.top_province as varchar) as top_province,
+        cast(figures.median_active_days_30d as double precision) as median_active_days_30d,
+        cast(figures.median_tenure_days as double precision) as median_tenure_days,
+        cast(figures.paying_share as double precision) as paying_share,
+        cast(figures.median_monetary_cny as double precision) as median_monetary_cny
+    from figures
+    left join top_attributes
+        on
+            figures.dimension = top_attributes.dimension
+            and figures.segment = top_attributes.segment
+
+)
+
+select * from final
