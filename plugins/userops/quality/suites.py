@@ -295,6 +295,23 @@ def _rep_performance(gxe: Any) -> list[Any]:
     ]
 
 
+def _user_value(gxe: Any) -> list[Any]:
+    # The value model's output (userops.predict.run): probabilities in [0, 1], values
+    # and counts >= 0, deciles 1..10, bands from the vars. No minimum row count: a day
+    # with fewer than 10 paying users is recorded as not fitted, which is not a defect.
+    return [
+        *_key(gxe, "user_id"),
+        *_as_of(gxe),
+        _rate(gxe, "p_alive"),
+        _rate(gxe, "churn_probability"),
+        gxe.ExpectColumnValuesToBeBetween(column="expected_purchases", min_value=0),
+        gxe.ExpectColumnValuesToBeBetween(column="expected_value_cny", min_value=0),
+        gxe.ExpectColumnValuesToBeBetween(column="value_decile", min_value=1, max_value=10),
+        gxe.ExpectColumnValuesToNotBeNull(column="model_run_id"),
+        _row_count_drift(gxe),
+    ]
+
+
 def _active_users_daily(gxe: Any) -> list[Any]:
     return [
         *_key(gxe, "activity_date"),
@@ -330,6 +347,7 @@ _SPECS: tuple[SuiteSpec, ...] = (
     SuiteSpec("marts.user_rfm", "RFM scores and segment per paying user", _user_rfm),
     SuiteSpec("marts.lead_scores", "score and 271 tier per lead", _lead_scores),
     SuiteSpec("marts.rep_performance", "conversion, rank and 271 tier per rep", _rep_performance),
+    SuiteSpec("marts.user_value", "predicted value and churn probability per user", _user_value),
     SuiteSpec("marts.active_users_daily", "DAU/WAU/MAU per day up to the day", _active_users_daily),
     SuiteSpec("marts.retention_cohorts", "retention per signup cohort", _retention_cohorts),
 )

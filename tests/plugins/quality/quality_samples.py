@@ -48,6 +48,11 @@ MART_DDL = {
         "daily_capacity integer, followed_up_leads integer, converted_leads integer, "
         "conversion_rate double precision, rep_rank integer, rep_tier varchar"
     ),
+    "marts.user_value": (
+        "as_of_date date, user_id varchar, expected_purchases double precision, "
+        "p_alive double precision, churn_probability double precision, "
+        "expected_value_cny double precision, value_decile integer, model_run_id varchar"
+    ),
     "marts.active_users_daily": (
         "activity_date date, dau integer, wau integer, mau integer, stickiness numeric(10,4)"
     ),
@@ -228,6 +233,21 @@ def _rep_performance(day: BusinessDay) -> pd.DataFrame:
     )
 
 
+def _user_value(day: BusinessDay) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "as_of_date": [day.day] * 3,
+            "user_id": ["u1", "u2", "u3"],
+            "expected_purchases": [3.2, 0.4, 0.0],
+            "p_alive": [0.9, 0.35, 1.0],
+            "churn_probability": [0.1, 0.65, 0.0],
+            "expected_value_cny": [3200.0, 80.5, 0.0],
+            "value_decile": [1, 4, 10],
+            "model_run_id": ["abc"] * 3,
+        }
+    )
+
+
 def _active_users_daily(day: BusinessDay) -> pd.DataFrame:
     n = 5
     dau = [3, 4, 2, 5, 6]
@@ -273,6 +293,7 @@ def good_frames(day: BusinessDay = DAY) -> dict[str, pd.DataFrame]:
         "marts.user_rfm": _user_rfm(day),
         "marts.lead_scores": _lead_scores(day),
         "marts.rep_performance": _rep_performance(day),
+        "marts.user_value": _user_value(day),
         "marts.active_users_daily": _active_users_daily(day),
         "marts.retention_cohorts": _retention_cohorts(day),
     }
@@ -289,6 +310,7 @@ PHYSICAL = {
     "marts.user_rfm": "marts.user_rfm_history",
     "marts.lead_scores": "marts.lead_scores_history",
     "marts.rep_performance": "marts.rep_performance_history",
+    "marts.user_value": "marts.user_value_history",
 }
 
 

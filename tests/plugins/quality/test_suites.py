@@ -108,6 +108,11 @@ CASES = [
     ("marts.rep_performance", _set("rep_tier", "star"), ("expect_column_values_to_be_in_set", "rep_tier", CRIT)),
     ("marts.rep_performance", lambda df: df.assign(is_active=False), ("expect_column_values_to_be_in_set", "is_active", CRIT)),
     ("marts.rep_performance", _set("daily_capacity", -1), ("expect_column_values_to_be_between", "daily_capacity", CRIT)),
+    # marts.user_value
+    ("marts.user_value", _dup_first_row, ("expect_column_values_to_be_unique", "user_id", CRIT)),
+    ("marts.user_value", _set("churn_probability", 1.5), ("expect_column_values_to_be_between", "churn_probability", CRIT)),
+    ("marts.user_value", _set("value_decile", 11), ("expect_column_values_to_be_between", "value_decile", CRIT)),
+    ("marts.user_value", _set("expected_value_cny", -1.0), ("expect_column_values_to_be_between", "expected_value_cny", CRIT)),
     # marts.active_users_daily
     ("marts.active_users_daily", _set("stickiness", 1.2), ("expect_column_values_to_be_between", "stickiness", CRIT)),
     ("marts.active_users_daily", _set("dau", 7), ("expect_column_pair_values_a_to_be_greater_than_b", "mau,dau", CRIT)),
