@@ -6,11 +6,13 @@ One **business day D** (Asia/Shanghai by default) through the warehouse:
 1. `load_crm` ‖ `load_events` — incremental CRM extract (watermark on `updated_at`)
    and the event partitions received during D, bad lines quarantined with reasons;
 2. `dbt_build` — staging → intermediate → marts, with every data test, as of the end of D;
-3. `validate` — the Great Expectations gate on the day's raw slices and the marts that
+3. `predict_value` — BG/NBD + Gamma-Gamma fitted on dbt's purchase summary of D (and of
+   any night built without a fit): `marts.user_value`, future value and churn probability;
+4. `validate` — the Great Expectations gate on the day's raw slices and the marts that
    feed BI and the lists; a failed critical expectation fails here and nothing is published;
-4. `publish` — each rep's prioritised follow-up list (CSV + XLSX + e-mail), held with an
+5. `publish` — each rep's prioritised follow-up list (CSV + XLSX + e-mail), held with an
    alert when sources are stale, lists are empty or churn spikes; never sent twice;
-5. `notify` — the morning summary (rows per rep, sent or held, why).
+6. `notify` — the morning summary (rows per rep, sent or held, why).
 
 The run fires at 02:00 local time on D+1; its data interval is [D 02:00, D+1 02:00)
 and the business day is the local date of the interval start (`userops.windows`).
