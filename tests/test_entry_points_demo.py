@@ -101,6 +101,12 @@ def test_userops_summary_step_and_help(demo):
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     backlog = sum(r["backlog"] for r in manifest["reps"].values())
     assert (int(cut[1]), int(cut[2])) == (backlog, manifest["unassigned"])
+    # the night's value model: fitted, and every band it wrote is listed
+    fit = re.search(r"^fitted\s+(\d+)\s+\d+\s+[\d.]+\s+\w{16}$", summary.stdout, re.M)
+    assert fit and int(fit[1]) > 10, summary.stdout[-3000:]
+    bands = re.findall(r"^\s*(top|high|medium|low)\s+(\d+)\s", summary.stdout, re.M)
+    assert {b for b, _ in bands} == {"top", "high", "medium", "low"}
+    assert sum(int(n) for _, n in bands) == int(fit[1])
     step = subprocess.run(
         [str(USEROPS), "step", "validate", "--date", demo.day.isoformat()],
         cwd=ROOT, env={**demo.env, "AIRFLOW_HOME": str(demo.airflow_home)},

@@ -43,6 +43,21 @@ _QUERIES: list[tuple[str, str, str]] = [
         "where as_of_date = {d} group by rfm_segment, rfm_segment_label_zh order by users desc",
     ),
     (
+        "Value model (BG/NBD + Gamma-Gamma, marts.user_value)",
+        "meta.value_model_fits",
+        "select status, customers, distinct_rows, round(cast(fit_seconds as numeric), 2) "
+        "as fit_s, model_run_id from meta.value_model_fits where as_of_date = {d}",
+    ),
+    (
+        "Users per predicted value band",
+        "marts.user_value_history",
+        "select predicted_value_band, count(*) as users, "
+        "round(cast(avg(expected_value_cny) as numeric), 0) as avg_value_cny, "
+        "round(cast(avg(churn_probability) as numeric), 3) as avg_churn "
+        "from marts.user_value_history where as_of_date = {d} "
+        "group by predicted_value_band order by min(value_decile)",
+    ),
+    (
         "Quality gate",
         "meta.validation_results",
         "select suite, severity, cast(sum(case when success then 1 else 0 end) as integer) "
