@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from userops.predict.value import FitError, fit_bgnbd, fit_gamma_gamma
 from userops.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -138,6 +137,9 @@ def predict(
     summary: pd.DataFrame, day: date, dbt_vars: Mapping[str, Any]
 ) -> tuple[pd.DataFrame, dict]:
     """User rows and the fit row of one date from its purchase summary (pure)."""
+    # scipy only here: warehouse preparation imports this module for its DDL
+    from userops.predict.value import FitError, fit_bgnbd, fit_gamma_gamma
+
     horizon = int(dbt_vars["value_horizon_days"])
     fit: dict[str, Any] = {"as_of_date": day, "customers": len(summary), "status": "fitted"}
     x = summary["frequency"].to_numpy(dtype=float)

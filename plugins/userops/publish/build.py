@@ -240,10 +240,9 @@ def _prepare(inputs: PublishInputs, day: date) -> _Prepared:
         leads[col] = _days(leads[col])
     for col in (
         "is_lost", "is_in_cooldown", "is_callback_due", "is_cadence_due",
-        "is_channel_change_suggested",
+        "is_channel_change_suggested", "is_cadence_from_outcome",
     ):  # fmt: skip
         leads[col] = _flag(leads[col])
-    leads["is_cadence_from_outcome"] = _flag(leads["is_cadence_from_outcome"])
 
     contacts = inputs.contacts.copy()
     contacts["lead_id"] = _ids(contacts["lead_id"])
@@ -498,12 +497,11 @@ def assign_items(
     )
     backlog = dict.fromkeys(state.room, 0)
     unassigned = 0
-    keys = ["priority_score", "expected_value_cny", "lead_id"]
-    keys = [k for k in keys if k in collapsed.columns]
-    order = collapsed.assign(
-        **({"expected_value_cny": collapsed["expected_value_cny"].fillna(0.0)}
-           if "expected_value_cny" in collapsed.columns else {})
-    ).sort_values(keys, ascending=[False] * (len(keys) - 1) + [True], kind="stable")  # fmt: skip
+    # ties of priority_score: higher predicted value first (absent or unknown: 0)
+    value = collapsed.get("expected_value_cny", pd.Series(0.0, index=collapsed.index))
+    order = collapsed.assign(_value=pd.to_numeric(value).fillna(0.0)).sort_values(
+        ["priority_score", "_value", "lead_id"], ascending=[False, False, True], kind="stable"
+    )
     chosen: list[tuple[str, str, str, str]] = []
     for lead_id, tier, action in zip(
         order["lead_id"], order["lead_tier"], order["suggested_action"], strict=True
@@ -567,8 +565,7 @@ def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> Buil
     for col in ("expected_value_cny", "churn_probability", "horizon_days"):
         collapsed[col] = pd.to_numeric(pd.Series(_lookup(collapsed["user_id"], values[col]),
                                                  index=collapsed.index, dtype=object))  # fmt: skip
-    owners = prep.leads.set_index("lead_id")["owner_rep_id"]
-    assigned, backlog, unassigned = assign_items(collapsed, owners, reps, params)
+    assigned, backlog, unassigned = assign_items(collapsed, leads["owner_rep_id"], reps, params)
 
     contacts = prep.contacts.set_index("lead_id")
     users = prep.users.set_index("user_id")
