@@ -41,7 +41,6 @@ from userops.sources.vocab import (
     CONTRACT_PLANS,
     CONTRACT_STATUSES,
     FOLLOWUP_CHANNELS,
-    FOLLOWUP_NOTES,
     FOLLOWUP_OUTCOMES,
     GIVEN_NAMES,
     INDUSTRIES,
@@ -54,6 +53,7 @@ from userops.sources.vocab import (
     SALES_TEAMS,
     SOURCE_CHANNELS,
     SURNAMES,
+    followup_note,
 )
 
 CHUNK_ROWS = 10_000
@@ -335,7 +335,7 @@ def followup_rows(
         elif note_code == NO_RENEWAL:
             note = NO_RENEWAL_NOTE
         else:
-            note = FOLLOWUP_NOTES[outcome][note_code]
+            note, _ = followup_note(outcome, note_code, int(f["lead"][i]))
         if f["note_dirty"][i]:
             note = _spaced(note, i)
             dirty["text_spaces"] += 1

@@ -22,7 +22,6 @@ import numpy as np
 from userops.sources.vocab import (
     CONTRACT_PLANS,
     FOLLOWUP_CHANNELS,
-    FOLLOWUP_NOTES,
     LEAD_STATUSES,
     REGIONS,
     SALES_TEAMS,
@@ -227,7 +226,7 @@ class CrmState:
     contracts: list[Contract] = field(default_factory=list)
 
 
-#: Follow-up note codes below zero: the renewal notes (vocab) instead of FOLLOWUP_NOTES.
+#: Follow-up note codes below zero: the renewal notes (vocab) instead of followup_note.
 RENEWAL, NO_RENEWAL = -1, -2
 FOLLOWUP_KEYS = (
     "lead",
@@ -418,14 +417,13 @@ class CrmSimulation:
         self.next_touch[due] = np.where(set_next, next_day, d + cadence)
         self.next_touch[due[lost]] = NEVER
         self.explicit[due] = set_next & ~lost
-        notes = np.array([len(FOLLOWUP_NOTES[o]) for o in range(5)])[outcome]
         self.followup_parts.append(
             {
                 "lead": due,
                 "rep": rep,
                 "channel": rng.choice(len(FOLLOWUP_CHANNELS), k, p=FOLLOWUP_CHANNEL_P),
                 "outcome": outcome,
-                "note": rng.integers(0, 1 << 20, k) % notes,
+                "note": rng.integers(0, 1 << 20, k),  # vocab.followup_note
                 "note_dirty": rng.random(k) < self.world.config.dirty_rate,
                 "next_ts": np.where(
                     set_next & ~lost, self.span.day_start(next_day) + business_seconds(rng, k), -1

@@ -7,6 +7,8 @@ Enum tuples are in SPEC §1 order; the simulation stores indexes into them.
 
 from __future__ import annotations
 
+import random
+
 from userops.tracking_plan import EVENT_TYPES as _TRACKING_PLAN_TYPES
 
 # --- SPEC enums --------------------------------------------------------------
@@ -181,14 +183,14 @@ FOLLOWUP_NOTES = (
     ),
     (  # interested
         "对专业版感兴趣，约下周演示",
-        "客户想了解批量上架功能",
+        "客户想了解产品，约线上沟通",
         "已发送报价单，客户在内部评估",
         "老板有意向，需要看案例",
-        "咨询企业版价格和服务范围",
+        "咨询企业版方案",
     ),
     (  # not_interested
         "暂无需求",
-        "客户表示预算不足",
+        "客户表示今年暂不考虑",
         "已在使用其他平台",
         "明确拒绝，不要再打扰",
     ),
@@ -206,3 +208,65 @@ FOLLOWUP_NOTES = (
 )
 RENEWAL_NOTE = "续约成功"
 NO_RENEWAL_NOTE = "客户暂不续约"
+
+# --- need themes: what a customer cares about, written into follow-up notes ---------
+# Each company has one latent need (a hash of its index); a rep's note of a real
+# conversation (interested, not interested, call back) usually adds a phrase about
+# it, sometimes one about another need, sometimes none. The theme model
+# (userops.predict.themes) must recover these themes from the text alone.
+
+#: (theme id as in the dbt seed need_themes, fragments a rep writes about it)
+NEED_THEME_PHRASES = (
+    ("price_concern", (
+        "觉得价格偏高", "希望有折扣", "预算有限", "询问优惠方案", "竞品报价更低",
+        "希望分期付款", "年付能否打折", "费用超出预算", "担心续费涨价", "要求降低首年费用",
+    )),
+    ("feature_request", (
+        "需要批量上架", "要求库存同步", "关心报表导出", "想要经营分析功能", "多店铺统一管理",
+        "询问自定义商品字段", "希望手机端审批", "需要询盘自动分配", "想要多语言店铺",
+        "希望增加新功能",
+    )),
+    ("after_sales", (
+        "担心售后响应慢", "希望有专属客服", "需要上门培训", "上次问题没人处理", "询问实施服务",
+        "要求7x24小时客服", "关心售后服务协议", "希望客服经理定期回访", "询问培训安排",
+        "对售后不满意",
+    )),
+    ("system_integration", (
+        "需要对接ERP系统", "索要API接口文档", "要求打通金蝶用友", "担心数据迁移", "对接企业微信",
+        "对接钉钉", "仓储系统接口同步", "技术负责人评估接口", "财务系统打通", "历史订单导入系统",
+    )),
+    ("data_security", (
+        "关心数据安全认证", "要求签署保密协议", "询问等保三级", "担心客户资料泄露", "需要权限分级",
+        "要求私有化部署", "法务审核数据安全条款", "关心数据存储位置", "要求操作日志审计",
+        "担心账号权限泄露",
+    )),
+)  # fmt: skip
+
+#: Remarks about the conversation, not the need (noise words in a third of the notes).
+NOTE_REMARKS = ("态度积极", "语气犹豫", "对方比较忙", "沟通顺利", "对方很客气", "决策周期较长")
+
+#: Outcomes (FOLLOWUP_OUTCOMES indexes) whose notes record a conversation about needs.
+NEED_NOTE_OUTCOMES = (1, 2, 3)
+
+
+def lead_need_theme(lead: int) -> int:
+    """The latent need of company ``lead`` (an index into NEED_THEME_PHRASES)."""
+    return (lead * 2654435761 >> 7) % len(NEED_THEME_PHRASES)
+
+
+def followup_note(outcome: int, code: int, lead: int) -> tuple[str, int | None]:
+    """A follow-up note from its random ``code``: the outcome's stock note, then (in 85%
+    of conversations) two fragments about a need: the company's own need in 80% of
+    them, another one otherwise; a third of those add a remark about the call. Returns the text and the need written (or None).
+    """
+    stock = FOLLOWUP_NOTES[outcome]
+    text = stock[code % len(stock)]
+    pick = random.Random(code ^ (lead << 20))
+    if outcome not in NEED_NOTE_OUTCOMES or pick.random() >= 0.85:
+        return text, None
+    theme = lead_need_theme(lead)
+    if pick.random() < 0.2:  # noise: a need that is not the company's main one
+        theme = (theme + pick.randrange(1, len(NEED_THEME_PHRASES))) % len(NEED_THEME_PHRASES)
+    first, second = pick.sample(NEED_THEME_PHRASES[theme][1], 2)
+    remark = f"，{pick.choice(NOTE_REMARKS)}" if pick.random() < 0.3 else ""
+    return f"{text}，{first}，{second}{remark}", theme
