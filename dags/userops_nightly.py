@@ -8,11 +8,15 @@ One **business day D** (Asia/Shanghai by default) through the warehouse:
 2. `dbt_build` — staging → intermediate → marts, with every data test, as of the end of D;
 3. `predict_value` — BG/NBD + Gamma-Gamma fitted on dbt's purchase summary of D (and of
    any night built without a fit): `marts.user_value`, future value and churn probability;
-4. `validate` — the Great Expectations gate on the day's raw slices and the marts that
+4. `predict_themes` — the day's new follow-up notes assigned to need themes (jieba +
+   TF-IDF + seeded NMF, refitted per period): `marts.followup_note_themes`;
+5. `dbt_build_predicted` — the dbt models on those outputs (tag `predicted`):
+   `lead_need_themes`, `need_theme_segments`, `segment_personas`;
+6. `validate` — the Great Expectations gate on the day's raw slices and the marts that
    feed BI and the lists; a failed critical expectation fails here and nothing is published;
-5. `publish` — each rep's prioritised follow-up list (CSV + XLSX + e-mail), held with an
+7. `publish` — each rep's prioritised follow-up list (CSV + XLSX + e-mail), held with an
    alert when sources are stale, lists are empty or churn spikes; never sent twice;
-6. `notify` — the morning summary (rows per rep, sent or held, why).
+8. `notify` — the morning summary (rows per rep, sent or held, why).
 
 The run fires at 02:00 local time on D+1; its data interval is [D 02:00, D+1 02:00)
 and the business day is the local date of the interval start (`userops.windows`).
@@ -113,6 +117,19 @@ def userops_nightly():
 
         return pipeline.step_predict_value(pipeline.day_from_context(get_current_context()))
 
+    # Need themes of the follow-up notes not assigned yet (cost follows the new notes).
+    @task(pool=WAREHOUSE_POOL, outlets=[assets.NOTE_THEMES])
+    def predict_themes() -> dict:
+        from userops import pipeline
+
+        return pipeline.step_predict_themes(pipeline.day_from_context(get_current_context()))
+
+    @task(pool=WAREHOUSE_POOL, outlets=assets.PREDICTED_MARTS, retries=0)
+    def dbt_build_predicted() -> dict:
+        from userops import pipeline
+
+        return pipeline.step_dbt_build_predicted(pipeline.day_from_context(get_current_context()))
+
     # A failed gate fails the same way on retry: alert at once.
     @task(pool=WAREHOUSE_POOL, retries=0)
     def validate() -> dict:
@@ -139,7 +156,9 @@ def userops_nightly():
     loaded = [load_crm(), load_events()]
     built = dbt_build()
     published = publish()
-    loaded >> built >> predict_value() >> validate() >> published
+    value = predict_value()
+    loaded >> built >> value
+    value >> predict_themes() >> dbt_build_predicted() >> validate() >> published
     notify(published)
 
 

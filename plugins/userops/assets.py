@@ -32,8 +32,13 @@ MART_TABLES = (
     "marts.rep_performance",
     "marts.outreach_candidates",
     "marts.outreach_triggers",
-    "marts.segment_personas",
     "marts.user_tags",
+)
+#: Marts built after the predict steps (dbt tag ``predicted``, task dbt_build_predicted).
+PREDICTED_MART_TABLES = (
+    "marts.lead_need_themes",
+    "marts.need_theme_segments",
+    "marts.segment_personas",
 )
 
 
@@ -45,4 +50,6 @@ RAW_CRM = [_asset(n) for n in RAW_TABLES if n.startswith("raw.crm__")]
 RAW_EVENTS = [_asset(n) for n in RAW_TABLES if n.startswith("raw.events__")]
 MARTS = [_asset(n) for n in MART_TABLES]
 USER_VALUE = _asset("marts.user_value")
+NOTE_THEMES = _asset("marts.followup_note_themes")
+PREDICTED_MARTS = [_asset(n) for n in PREDICTED_MART_TABLES]
 OUTREACH_LISTS = Asset(name="outreach.lists", uri="userops://outreach/lists", group="userops")

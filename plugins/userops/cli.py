@@ -4,7 +4,8 @@
     userops generate --append-day D          # next day's arrivals, for nightly sims
     userops run --date D                     # userops_nightly for one business day
     userops backfill --start D1 --end D2     # one run per day, in order
-    userops step load_crm|load_events|dbt_build|predict_value|validate|publish --date D
+    userops step load_crm|load_events|dbt_build|predict_value|predict_themes|
+                 dbt_build_predicted|validate|publish --date D
     userops summary --date D                 # what a run produced
     userops demo [--date D]                  # generate + run + summary
 
@@ -241,6 +242,8 @@ def _cmd_step(args: argparse.Namespace) -> int:
         "load_events": pipeline.step_load_events,
         "dbt_build": pipeline.step_dbt_build,
         "predict_value": pipeline.step_predict_value,
+        "predict_themes": pipeline.step_predict_themes,
+        "dbt_build_predicted": pipeline.step_dbt_build_predicted,
         "validate": lambda d, s: pipeline.step_validate(d, f"manual__{d.day}", s),
         "publish": pipeline.step_publish,
     }[args.name]
@@ -391,7 +394,16 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("step", help="run one pipeline step without Airflow (debugging)")
     s.add_argument(
         "name",
-        choices=["load_crm", "load_events", "dbt_build", "predict_value", "validate", "publish"],
+        choices=[
+            "load_crm",
+            "load_events",
+            "dbt_build",
+            "predict_value",
+            "predict_themes",
+            "dbt_build_predicted",
+            "validate",
+            "publish",
+        ],
         help="the step, as the DAG's task of the same name runs it",
     )
     s.add_argument(

@@ -83,10 +83,11 @@ def dbt_vars_for(day: BusinessDay, settings: Settings) -> dict[str, Any]:
 def step_dbt_build(
     day: BusinessDay, settings: Settings | None = None, select: str | None = None
 ) -> dict[str, Any]:
-    """``dbt build`` of the whole project (or ``select``) as of the day, after building
-    the nights missed since the latest day built (``catchup_max_days``, ADR 0006)."""
+    """``dbt build`` of the project (or ``select``) as of the day, after building the
+    nights missed since the latest day built (``catchup_max_days``, ADR 0006). The
+    models tagged ``predicted`` wait for the predict steps (``step_dbt_build_predicted``)."""
     from userops.access import apply_bi_access
-    from userops.transform.dbt import build_days
+    from userops.transform.dbt import PREDICTED_TAG, build_days
 
     settings = settings or load_settings()
     selection = (select,) if select else ()
@@ -97,6 +98,7 @@ def step_dbt_build(
         settings.dbt_vars,
         catchup_max_days=int(vars_.get("catchup_max_days", 31)),
         select=selection,
+        exclude=(f"tag:{PREDICTED_TAG}",),  # after the predict steps: dbt_build_predicted
         unit_tests=False,  # SQL logic on fixed inputs: CI's job, not every night's
     )
     # dbt recreates mart tables: default privileges already cover them; re-applying
@@ -120,6 +122,40 @@ def step_predict_value(day: BusinessDay, settings: Settings | None = None) -> di
     with Warehouse(settings.warehouse) as wh:
         fits = run_value_model(wh, day.day, dbt_vars_for(day, settings))
     return {"business_date": day.day.isoformat(), "fits": fits}
+
+
+def step_predict_themes(day: BusinessDay, settings: Settings | None = None) -> dict[str, Any]:
+    """Assign the follow-up notes up to the day not assigned yet to need themes (fitting
+    the periods they need) into ``marts.followup_note_themes`` (``userops.predict.notes``)."""
+    from userops.config import DBT_PROJECT_DIR
+    from userops.predict.notes import run_need_themes
+    from userops.warehouse import Warehouse
+
+    settings = settings or load_settings()
+    with Warehouse(settings.warehouse) as wh:
+        return run_need_themes(
+            wh, day.day, dbt_vars_for(day, settings),
+            cache_dir=settings.data_dir / "cache" / "jieba",
+            seed=DBT_PROJECT_DIR / "seeds" / "need_themes.csv",
+        )  # fmt: skip
+
+
+def step_dbt_build_predicted(day: BusinessDay, settings: Settings | None = None) -> dict[str, Any]:
+    """``dbt build`` of the models on the predict steps' outputs (tag ``predicted``) for
+    the day and every date built by ``dbt_build`` without them (a run killed between)."""
+    from userops.access import apply_bi_access
+    from userops.transform.dbt import build_predicted
+
+    settings = settings or load_settings()
+    vars_ = {**project_vars(), **dict(settings.dbt_vars)}
+    summary, caught_up = build_predicted(
+        day, settings.warehouse, settings.dbt_vars,
+        catchup_max_days=int(vars_.get("catchup_max_days", 31)),
+    )  # fmt: skip
+    apply_bi_access(settings)
+    out = summary.to_dict()
+    out["caught_up_days"] = [d.isoformat() for d in caught_up]
+    return out
 
 
 def day_from_context(context: Any, settings: Settings | None = None) -> BusinessDay:

@@ -100,7 +100,9 @@ def test_airflow_plugin_loader_does_not_import_the_package_as_loose_modules():
 def test_nightly_publishes_only_after_validation(dagbag):
     dag = dagbag.dags["userops_nightly"]
     assert dag.get_task("predict_value").upstream_task_ids == {"dbt_build"}
-    assert dag.get_task("validate").upstream_task_ids == {"predict_value"}
+    assert dag.get_task("predict_themes").upstream_task_ids == {"predict_value"}
+    assert dag.get_task("dbt_build_predicted").upstream_task_ids == {"predict_themes"}
+    assert dag.get_task("validate").upstream_task_ids == {"dbt_build_predicted"}
     assert dag.get_task("publish").upstream_task_ids == {"validate"}
     assert dag.get_task("notify").upstream_task_ids == {"publish"}
     assert dag.get_task("validate").retries == 0

@@ -100,7 +100,8 @@ def test_history_marts_mirror_the_current_ones(manifest):
     assert set(histories) == {
         "users_history", "user_rfm_history", "lead_scores_history", "user_tags_history",
         "user_activity_history", "rep_performance_history", "outreach_candidates_history",
-        "outreach_triggers_history", "segment_personas_history",
+        "outreach_triggers_history", "segment_personas_history", "lead_need_themes_history",
+        "need_theme_segments_history",
     }  # fmt: skip
     for name in histories:
         current, history = models[name.removesuffix("_history")], models[name]

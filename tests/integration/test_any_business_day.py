@@ -48,8 +48,8 @@ def test_a_past_date_runs_every_task(backend, day, airflow_db, tmp_path):
             with environment(env):
                 result = run_dag_for_day(day)
         assert set(result["tasks"]) == {
-            "load_crm", "load_events", "dbt_build", "predict_value", "validate", "publish",
-            "notify",
+            "load_crm", "load_events", "dbt_build", "predict_value", "predict_themes",
+            "dbt_build_predicted", "validate", "publish", "notify",
         }  # fmt: skip
         assert set(result["tasks"].values()) == {"success"}
         with Warehouse(target) as wh:

@@ -85,13 +85,16 @@ def _cols(wh: Warehouse, cols: tuple[tuple[str, str], ...]) -> str:
 
 def ensure_schemas(wh: Warehouse) -> None:
     """Create ``raw`` and ``meta`` objects if missing (idempotent), including the
-    publishing tables dbt's outreach_outcomes views read (they exist before any publish)."""
+    publishing tables dbt's outreach_outcomes views read and the predict steps' outputs
+    (they exist before any publish or fit)."""
+    from userops.predict.notes import ensure_theme_tables
     from userops.predict.run import ensure_value_tables
     from userops.publish.log import ensure_publish_log
 
     wh.execute("create schema if not exists raw")
     ensure_publish_log(wh)
     ensure_value_tables(wh)
+    ensure_theme_tables(wh)  # the Python steps' outputs dbt's predicted models read
     for table, cols in CRM_TABLES.items():
         body = ", ".join(f"{c} varchar" for c in cols)
         wh.execute(

@@ -91,19 +91,20 @@ def _ddl(table: str, schema: pa.Schema, key: str) -> str:
     return f"create table if not exists {table} ({cols}, primary key ({key}))"
 
 
+def ensure_table(wh: Warehouse, table: str, schema: pa.Schema, key: str) -> None:
+    """Create ``table`` (schema.name) if missing and add the columns a later version
+    introduced (existing rows get null); idempotent."""
+    wh.execute(f"create schema if not exists {table.split('.')[0]}")
+    wh.execute(_ddl(table, schema, key))
+    for f in schema:
+        wh.execute(f"alter table {table} add column if not exists {f.name} {_SQL_TYPES[f.type]}")
+
+
 def ensure_value_tables(wh: Warehouse) -> None:
     """Create the history, the fits table and the current view if missing, and add the
     columns a later version introduced (idempotent)."""
-    wh.execute("create schema if not exists marts")
-    wh.execute("create schema if not exists meta")
-    for table, schema, key in (
-        (HISTORY, _HISTORY_SCHEMA, "as_of_date, user_id"), (FITS, _FITS_SCHEMA, "as_of_date"),
-    ):  # fmt: skip
-        wh.execute(_ddl(table, schema, key))
-        for f in schema:  # a column added by a later version (existing rows get null)
-            wh.execute(
-                f"alter table {table} add column if not exists {f.name} {_SQL_TYPES[f.type]}"
-            )
+    ensure_table(wh, HISTORY, _HISTORY_SCHEMA, "as_of_date, user_id")
+    ensure_table(wh, FITS, _FITS_SCHEMA, "as_of_date")
     wh.execute(
         f"create or replace view {CURRENT} as select * from {HISTORY} "
         f"where as_of_date = (select max(as_of_date) from {HISTORY})"

@@ -31,7 +31,7 @@ Steps (SPEC §2 "271 tiering and matching", "Follow-up cadence"):
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -73,6 +73,7 @@ LIST_COLUMNS: Mapping[str, str] = {
     "priority_score": "优先分",
     "expected_value_cny": "预计价值（元）",
     "churn_probability": "流失概率",
+    "top_need": "客户关注",
     "assignment": "分配方式",
     "assignment_reason": "分配原因代码",
     "assignment_reason_zh": "分配原因",
@@ -98,6 +99,7 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     ),
     "lifecycle": ("user_id", "as_of_date", "lifecycle_stage", "previous_stage"),
     "values": ("user_id", "expected_value_cny", "churn_probability", "horizon_days"),
+    "needs": ("lead_id", "top_theme_id", "top_theme_label"),
     "triggers": (
         "user_id", "reason_code", "suggested_action", "fired_date", "since_date", "lead_id",
         "rfm_segment", "previous_segment", "days_since_last_active", "recency_days",
@@ -128,7 +130,9 @@ class PublishInputs:
     - ``triggers``: ``marts.outreach_triggers_history`` for D: each triggered action
       with the company to call and the date it fired;
     - ``values``: ``marts.user_value_history`` for D (expected value and churn
-      probability per paying user; empty when the model was not fitted).
+      probability per paying user; empty when the model was not fitted);
+    - ``needs``: ``marts.lead_need_themes_history`` for D (each company's top need theme
+      from its follow-up notes; empty when none is known).
     """
 
     reps: pd.DataFrame
@@ -138,6 +142,9 @@ class PublishInputs:
     lifecycle: pd.DataFrame
     triggers: pd.DataFrame
     values: pd.DataFrame
+    needs: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(REQUIRED_COLUMNS["needs"]))
+    )
 
     def validate(self) -> None:
         """Fail early, naming the frame and columns, instead of a KeyError deep inside."""
@@ -215,6 +222,7 @@ class _Prepared:
     users: pd.DataFrame
     triggers: pd.DataFrame
     values: pd.DataFrame  # user_id -> expected_value_cny, churn_probability, horizon_days
+    needs: pd.DataFrame  # lead_id -> top_theme_id, top_theme_label
 
 
 def _of_day(frame: pd.DataFrame, d: pd.Timestamp, key: str) -> pd.DataFrame:
@@ -262,8 +270,9 @@ def _prepare(inputs: PublishInputs, day: date) -> _Prepared:
         trig = trig[_days(trig["as_of_date"]) == d]
 
     values = _of_day(inputs.values, d, "user_id")
+    needs = _of_day(inputs.needs, d, "lead_id")
 
-    return _Prepared(d, reps, leads, contacts, users, trig, values)
+    return _Prepared(d, reps, leads, contacts, users, trig, values, needs)
 
 
 # -- 1. reps -------------------------------------------------------------------------------
@@ -580,6 +589,12 @@ def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> Buil
             rows["horizon_days"], strict=True,
         )
     ]  # fmt: skip
+    # the company's top need theme (lead_need_themes): "；客户关注：价格顾虑"
+    rows["top_need"] = _lookup(rows["lead_id"], prep.needs.set_index("lead_id")["top_theme_label"])
+    rows["reason_zh"] = [
+        r if n is None or pd.isna(n) else f"{r}；客户关注：{n}"
+        for r, n in zip(rows["reason_zh"], rows["top_need"], strict=True)
+    ]
     rows["expected_value_cny"] = rows["expected_value_cny"].round(0)
     rows["churn_probability"] = rows["churn_probability"].round(3)
     for col in ("last_followup_date", "next_followup_date"):

@@ -97,6 +97,8 @@ _QUERIES = {
     "triggers": "select * from marts.outreach_triggers_history where as_of_date = {p}",
     "values": "select user_id, expected_value_cny, churn_probability, horizon_days "
     "from marts.user_value_history where as_of_date = {p}",
+    "needs": "select lead_id, top_theme_id, top_theme_label "
+    "from marts.lead_need_themes_history where as_of_date = {p}",
 }
 
 
@@ -134,6 +136,7 @@ def read_inputs(wh: Warehouse, day: date, params: PublishParams) -> PublishInput
         "lifecycle": [day],
         "triggers": [day],
         "values": [day],
+        "needs": [day],
     }
     frames = {name: wh.fetch_df(sql.format(p=p), args.get(name)) for name, sql in _QUERIES.items()}
     return PublishInputs(**frames)

@@ -35,6 +35,7 @@ from userops.windows import BusinessDay
 __all__ = [
     "DBT_PROJECT_DIR",
     "LATEST_ONLY_TAG",
+    "PREDICTED_TAG",
     "DbtError",
     "DbtNodeResult",
     "DbtRunSummary",
@@ -48,6 +49,9 @@ __all__ = [
 LATEST_ONLY_TAG = "latest_only"
 #: The history whose dates say which business days the project was built for.
 BUILT_DATES_RELATION = ("marts", "users_history")
+#: Models on the predict steps' outputs: built by a second pass after them.
+PREDICTED_TAG = "predicted"
+PREDICTED_DATES_RELATION = ("marts", "segment_personas_history")
 
 #: Statuses that make a run unsuccessful (``warn`` and ``skipped`` do not by themselves).
 FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
@@ -313,11 +317,14 @@ def data_test_since(
     return "0001-01-01" if days < 0 else (day - timedelta(days=days)).isoformat()
 
 
-def built_dates(target: WarehouseTarget) -> list[date]:
-    """Business dates the marts were built for (the snapshots in ``marts.users_history``)."""
+def built_dates(
+    target: WarehouseTarget, relation: tuple[str, str] = BUILT_DATES_RELATION
+) -> list[date]:
+    """Business dates the marts were built for (the snapshots in ``marts.users_history``,
+    or in ``relation``)."""
     from userops.warehouse import Warehouse
 
-    schema, table = BUILT_DATES_RELATION
+    schema, table = relation
     with Warehouse(target) as wh:
         if not wh.table_exists(schema, table):
             return []
@@ -349,6 +356,7 @@ def build_days(
     *,
     catchup_max_days: int = 31,
     select: Sequence[str] = (),
+    exclude: Sequence[str] = (),
     unit_tests: bool = True,
     target_path: Path | None = None,
     log_path: Path | None = None,
@@ -363,18 +371,46 @@ def build_days(
     latest = max(built) if built else None
     result: DbtRunSummary | None = None
     for d in days:
-        exclude = (f"tag:{LATEST_ONLY_TAG}",) if latest is not None and d < latest else ()
+        older = (f"tag:{LATEST_ONLY_TAG}",) if latest is not None and d < latest else ()
         summary = build(
             BusinessDay(d, day.tz),
             target,
             extra_vars,
             select=select,
-            exclude=exclude,
+            exclude=(*exclude, *older),
             unit_tests=unit_tests,
             target_path=target_path,
             log_path=log_path,
         )
         latest = d if latest is None else max(latest, d)
+        if d == day.day:
+            result = summary
+    assert result is not None
+    return result, [d for d in days if d != day.day]
+
+
+def build_predicted(
+    day: BusinessDay,
+    target: WarehouseTarget,
+    extra_vars: Mapping[str, Any] | None = None,
+    *,
+    catchup_max_days: int = 31,
+) -> tuple[DbtRunSummary, list[date]]:
+    """The second pass of a night: ``dbt build`` of the ``predicted`` models (on the
+    predict steps' outputs) for D, after every date the first pass built without them
+    (the latest ``catchup_max_days``: nights caught up, a run killed in between)."""
+    built = built_dates(target)
+    done = set(built_dates(target, PREDICTED_DATES_RELATION))
+    pending = [d for d in built if d not in done and d != day.day]
+    days = [*(pending[-catchup_max_days:] if catchup_max_days > 0 else []), day.day]
+    latest = max([*built, day.day])
+    result: DbtRunSummary | None = None
+    for d in sorted(days):
+        older = (f"tag:{LATEST_ONLY_TAG}",) if d < latest else ()
+        summary = build(
+            BusinessDay(d, day.tz), target, extra_vars,
+            select=(f"tag:{PREDICTED_TAG}",), exclude=older, unit_tests=False,
+        )  # fmt: skip
         if d == day.day:
             result = summary
     assert result is not None

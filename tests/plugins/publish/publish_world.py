@@ -95,6 +95,10 @@ TABLES: dict[str, dict[str, str]] = {
         "as_of_date": "date", "user_id": "varchar", "expected_value_cny": "double precision",
         "churn_probability": "double precision", "horizon_days": "integer",
     },
+    "marts.lead_need_themes_history": {
+        "as_of_date": "date", "lead_id": "varchar", "top_theme_id": "varchar",
+        "top_theme_label": "varchar",
+    },
     "marts.user_rfm_history": {
         "as_of_date": "date", "user_id": "varchar", "rfm_segment": "varchar",
         "recency_days": "integer",
@@ -135,6 +139,7 @@ class World:
     rules: dict[str, Any] = field(default_factory=dict)
     #: rows of marts.user_value_history (the value model's predictions)
     values: list[dict[str, Any]] = field(default_factory=list)
+    needs: list[dict[str, Any]] = field(default_factory=list)
 
     def rep(
         self,
@@ -225,6 +230,14 @@ class World:
         self.values.append(
             {"as_of_date": self.day, "user_id": user_id, "expected_value_cny": expected_value_cny,
              "churn_probability": churn_probability, "horizon_days": 365}
+        )  # fmt: skip
+        return self
+
+    def need(self, lead_id: str, theme_id: str, label: str, on: date | None = None) -> World:
+        """A row of marts.lead_need_themes_history: a company's top need theme."""
+        self.needs.append(
+            {"as_of_date": on or self.day, "lead_id": lead_id, "top_theme_id": theme_id,
+             "top_theme_label": label}
         )  # fmt: skip
         return self
 
@@ -374,6 +387,7 @@ class World:
             "marts.outreach_triggers_history": self.triggers(candidates),
             "marts.user_rfm_history": self.segments,
             "marts.user_value_history": self.values,
+            "marts.lead_need_themes_history": self.needs,
         }
         return {t: self._frame(t, rows) for t, rows in data.items()}
 
@@ -389,6 +403,7 @@ class World:
             lifecycle=f["marts.user_lifecycle_daily"],
             triggers=f["marts.outreach_triggers_history"],
             values=f["marts.user_value_history"],
+            needs=f["marts.lead_need_themes_history"],
         )
 
 

@@ -767,3 +767,16 @@ def test_predicted_value_breaks_ties_and_is_quoted(world):
     assert rows[0]["reason_zh"].endswith("；预计未来一年价值 ¥50,000，流失概率 12%")
     assert (rows[0]["expected_value_cny"], rows[0]["churn_probability"]) == (50000.0, 0.123)
     assert rows[2]["expected_value_cny"] is None and "预计" not in rows[2]["reason_zh"]
+
+
+def test_the_top_need_of_the_company_is_shown(world):
+    # lead_need_themes of D: the row says what the company cares about; another day's
+    # snapshot does not count, and a company with no known need says nothing
+    world.rep("R1")
+    world.lead("L1", "R1", tier="A").lead("L2", "R1", tier="A")
+    world.need("L1", "price_concern", "价格顾虑")
+    world.need("L2", "after_sales", "售后服务", on=days_ago(1))
+    rows = by_lead(world)
+    assert rows["L1"]["reason_zh"].endswith("；客户关注：价格顾虑")
+    assert rows["L1"]["top_need"] == "价格顾虑"
+    assert "客户关注" not in rows["L2"]["reason_zh"] and rows["L2"]["top_need"] is None

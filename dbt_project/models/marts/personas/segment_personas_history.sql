@@ -3,8 +3,10 @@
     in _history__models.yml): size and share of the users, their most common industry,
     size band and province among the users whose company is known (ties -> the
     alphabetically first; null when none is), median activity and
-    tenure, paying share and median RFM monetary. Users without a segment (no paid
-    order in the lookback) form the segment `none`. -#}
+    tenure, paying share and median RFM monetary, the predicted value and churn of its
+    paying users (user_value_history of D, the predict_value step) and its most common
+    need theme (need_theme_segments_history). Users without a segment (no paid order in
+    the lookback) form the segment `none`. -#}
 
 {%- set as_of = marts_value_as_of_date() -%}
 
@@ -22,7 +24,9 @@ user_profiles as (
         profiles.tenure_days,
         coalesce(profiles.is_paying, false) as is_paying,
         coalesce(activity.active_days_30d, 0) as active_days_30d,
-        rfm.monetary_cny
+        rfm.monetary_cny,
+        predicted.expected_value_cny,
+        predicted.churn_probability
     from {{ ref('users_history') }} as profiles
     left join {{ ref('user_activity_history') }} as activity
         on
@@ -32,6 +36,10 @@ user_profiles as (
         on
             profiles.user_id = rfm.user_id
             and rfm.as_of_date = {{ as_of }}
+    left join {{ source('predictions', 'user_value_history') }} as predicted
+        on
+            profiles.user_id = predicted.user_id
+            and predicted.as_of_date = {{ as_of }}
     where
         profiles.as_of_date = {{ as_of }}
         and profiles.lifecycle_stage is not null
@@ -123,7 +131,9 @@ figures as (
         {{ marts_value_median('active_days_30d') }} as median_active_days_30d,
         {{ marts_value_median('tenure_days') }} as median_tenure_days,
         avg(case when is_paying then 1.0 else 0.0 end) as paying_share,
-        {{ marts_value_median('monetary_cny') }} as median_monetary_cny
+        {{ marts_value_median('monetary_cny') }} as median_monetary_cny,
+        {{ marts_value_median('expected_value_cny') }} as median_expected_value_cny,
+        avg(churn_probability) as mean_churn_probability
     from members
     group by dimension, segment
 
@@ -146,12 +156,24 @@ final as (
         cast(figures.median_active_days_30d as double precision) as median_active_days_30d,
         cast(figures.median_tenure_days as double precision) as median_tenure_days,
         cast(figures.paying_share as double precision) as paying_share,
-        cast(figures.median_monetary_cny as double precision) as median_monetary_cny
+        cast(figures.median_monetary_cny as double precision) as median_monetary_cny,
+        cast(figures.median_expected_value_cny as double precision)
+            as median_expected_value_cny,
+        cast(figures.mean_churn_probability as double precision) as mean_churn_probability,
+        cast(needs.theme_id as varchar) as top_need_theme_id,
+        cast(needs.theme_label as varchar) as top_need_theme_label,
+        cast(needs.segment_share as double precision) as top_need_theme_share
     from figures
     left join top_attributes
         on
             figures.dimension = top_attributes.dimension
             and figures.segment = top_attributes.segment
+    left join {{ ref('need_theme_segments_history') }} as needs
+        on
+            figures.dimension = needs.dimension
+            and figures.segment = needs.segment
+            and needs.as_of_date = {{ as_of }}
+            and needs.theme_rank = 1
 
 )
 

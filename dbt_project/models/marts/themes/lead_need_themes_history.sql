@@ -1,0 +1,92 @@
+{#- What each company asks for (lead x D), from the need themes of its follow-up notes
+    (marts.followup_note_themes, written by the predict_themes step) that occurred in
+    the var('need_theme_window_days') days up to D, notes of duplicate leads counted on
+    the surviving lead. Themes rank by the number of notes naming them, then by their
+    summed share, then by theme_id; unassigned notes count only in note_count. One
+    snapshot per business date run (ADR 0006; config in _history__models.yml). -#}
+
+{%- set window = var('need_theme_window_days') | int -%}
+{%- if window < 1 -%}
+    {{ exceptions.raise_compiler_error("var('need_theme_window_days') must be >= 1, got: " ~ window) }}
+{%- endif -%}
+
+with
+
+notes as (
+
+    select
+        leads.surviving_lead_id as lead_id,
+        note_themes.followup_id,
+        note_themes.theme_id,
+        note_themes.score
+    from {{ source('predictions', 'followup_note_themes') }} as note_themes
+    inner join {{ ref('int_leads__resolved') }} as leads
+        on note_themes.lead_id = leads.lead_id
+    where
+        note_themes.occurred_date between {{ marts_value_as_of_date(1 - window) }}
+        and {{ marts_value_as_of_date() }}
+
+),
+
+lead_notes as (
+
+    select
+        lead_id,
+        count(distinct followup_id) as note_count,
+        count(distinct case when theme_id <> 'unassigned' then followup_id end)
+            as themed_note_count
+    from notes
+    group by lead_id
+
+),
+
+theme_counts as (
+
+    select
+        lead_id,
+        theme_id,
+        count(*) as theme_note_count,
+        sum(score) as theme_score
+    from notes
+    where theme_id <> 'unassigned'
+    group by lead_id, theme_id
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by lead_id
+            order by theme_note_count desc, theme_score desc, theme_id asc
+        ) as theme_rank
+    from theme_counts
+
+),
+
+final as (
+
+    select
+        {{ marts_value_as_of_date() }} as as_of_date,
+        cast(lead_notes.lead_id as varchar) as lead_id,
+        cast(lead_notes.note_count as integer) as note_count,
+        cast(lead_notes.themed_note_count as integer) as themed_note_count,
+        cast(top.theme_id as varchar) as top_theme_id,
+        cast(top_labels.theme_label as varchar) as top_theme_label,
+        cast(top.theme_note_count as integer) as top_theme_note_count,
+        cast(second.theme_id as varchar) as second_theme_id,
+        cast(second_labels.theme_label as varchar) as second_theme_label
+    from lead_notes
+    left join ranked as top
+        on lead_notes.lead_id = top.lead_id and top.theme_rank = 1
+    left join ranked as second
+        on lead_notes.lead_id = second.lead_id and second.theme_rank = 2
+    left join {{ ref('need_themes') }} as top_labels
+        on top.theme_id = top_labels.theme_id
+    left join {{ ref('need_themes') }} as second_labels
+        on second.theme_id = second_labels.theme_id
+
+)
+
+select * from final
