@@ -66,6 +66,11 @@ VALUE_MODELS = (
     "rep_performance",
     "outreach_candidates",
     "outreach_triggers",
+    # after the predict steps in a night (tag predicted); here on their empty outputs:
+    # their unit tests and contracts on both warehouses
+    "segment_personas",
+    "lead_need_themes",
+    "need_theme_segments",
 )
 FULL_BUILD = ["build", "--indirect-selection", "cautious", "--select"] + [
     f"+{m}" for m in VALUE_MODELS

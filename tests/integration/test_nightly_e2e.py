@@ -176,6 +176,60 @@ def test_the_night_predicted_value_and_churn_for_every_paying_user(world):
         assert np.allclose(stored[col].astype(float), expected[col].astype(float)), col
 
 
+def _written_need(note: str) -> str:
+    """The need theme the generator wrote into a note, read from its fragments."""
+    from userops.sources.vocab import NEED_THEME_PHRASES
+
+    found = {theme for theme, parts in NEED_THEME_PHRASES if any(p in note for p in parts)}
+    return found.pop() if len(found) == 1 else ("none" if not found else "mixed")
+
+
+def test_the_night_assigned_need_themes_to_every_note(world):
+    """predict_themes: every note up to DAY has its themes (or `unassigned`); in fitted
+    periods they recover the need the generator wrote; lead_need_themes finds each
+    company's latent need, and the personas quote value, churn and needs."""
+    from sklearn.metrics import adjusted_rand_score
+
+    from userops.sources.vocab import NEED_THEME_PHRASES, lead_need_theme
+
+    with Warehouse(world["target"]) as wh:
+        p = wh.param
+        notes = wh.fetch_df(
+            "select f.followup_id, f.lead_id, f.note, t.theme_id, t.fit_date "
+            "from staging.stg_crm__followups as f left join marts.followup_note_themes as t "
+            f"on f.followup_id = t.followup_id and t.theme_rank = 1 where f.occurred_date <= {p}",
+            [DAY],
+        )
+        (rows,), *_ = wh.fetchall("select count(*) from marts.followup_note_themes")
+        needs = wh.fetch_df("select * from marts.lead_need_themes")
+        personas = wh.fetch_df("select * from marts.segment_personas")
+        (valued,), *_ = wh.fetchall("select count(*) from marts.user_value")
+    assert len(notes) > 500 and notes.theme_id.notna().all()  # notes read = notes written
+    assert rows >= len(notes)
+    fitted = notes[notes.fit_date.notna()]
+    truth = [_written_need(str(n)) for n in fitted.note]
+    assert len(fitted) > 300 and "mixed" not in truth
+    ari = adjusted_rand_score(truth, fitted.theme_id.tolist())
+    print(f"need themes, ARI vs the generator on {len(fitted)} notes: {ari:.3f}")
+    assert ari >= 0.9
+    # a company's top need is, mostly, the latent need the generator gave it
+    names = [t for t, _ in NEED_THEME_PHRASES]
+    sure = needs[needs.themed_note_count >= 3]
+    latent = [names[lead_need_theme(int(lead[3:]) - 1)] for lead in sure.lead_id]
+    assert len(sure) > 20 and (sure.top_theme_id == latent).mean() > 0.8
+    assert set(needs.top_theme_label.dropna()) <= {
+        "价格顾虑",
+        "功能需求",
+        "售后服务",
+        "系统对接",
+        "数据安全",
+    }
+    # personas: the predicted value and churn of paying segments, and each segment's need
+    assert valued > 0 and personas.median_expected_value_cny.notna().any()
+    assert personas.mean_churn_probability.dropna().between(0, 1).all()
+    assert personas.top_need_theme_label.notna().sum() >= len(personas) // 2
+
+
 def test_dau_wau_mau_match_independent_reading_of_the_files(world, reference):
     events, _ = reference
     expected = dau_wau_mau(events, DAY)
