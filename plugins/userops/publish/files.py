@@ -74,7 +74,7 @@ def content_hash(data: bytes) -> str:
 #: column is on the third sheet, as in the CSV.
 REP_COLUMNS: tuple[str, ...] = (
     "priority", "company_name", "contact_name", "phone", "email", "reason_zh",
-    "suggested_action_zh", "last_outcome_zh", "last_followup_date", "next_followup_date",
+    "suggested_action_zh", "top_need", "last_outcome_zh", "last_followup_date", "next_followup_date",
     "lead_tier", "rfm_segment_zh", "lifecycle_stage_zh", "assignment_reason_zh",
 )  # fmt: skip
 

@@ -1,7 +1,8 @@
 {#- What each company asks for (lead x D), from the need themes of its follow-up notes
     (marts.followup_note_themes, written by the predict_themes step) that occurred in
-    the var('need_theme_window_days') days up to D, notes of duplicate leads counted on
-    the surviving lead. Themes rank by the number of notes naming them, then by their
+    the var('need_theme_window_days') days up to D and were entered by the end of D (as
+    of D, whichever run builds it), notes of duplicate leads counted on the surviving
+    lead. Themes rank by the number of notes naming them, then by their
     summed share, then by theme_id; unassigned notes count only in note_count. One
     snapshot per business date run (ADR 0006; config in _history__models.yml). -#}
 
@@ -25,6 +26,7 @@ notes as (
     where
         note_themes.occurred_date between {{ marts_value_as_of_date(1 - window) }}
         and {{ marts_value_as_of_date() }}
+        and note_themes.note_updated_at < {{ as_of_end_utc() }}
 
 ),
 
@@ -72,20 +74,20 @@ final as (
         cast(lead_notes.lead_id as varchar) as lead_id,
         cast(lead_notes.note_count as integer) as note_count,
         cast(lead_notes.themed_note_count as integer) as themed_note_count,
-        cast(top.theme_id as varchar) as top_theme_id,
+        cast(leader.theme_id as varchar) as top_theme_id,
         cast(top_labels.theme_label as varchar) as top_theme_label,
-        cast(top.theme_note_count as integer) as top_theme_note_count,
-        cast(second.theme_id as varchar) as second_theme_id,
+        cast(leader.theme_note_count as integer) as top_theme_note_count,
+        cast(runner_up.theme_id as varchar) as second_theme_id,
         cast(second_labels.theme_label as varchar) as second_theme_label
     from lead_notes
-    left join ranked as top
-        on lead_notes.lead_id = top.lead_id and top.theme_rank = 1
-    left join ranked as second
-        on lead_notes.lead_id = second.lead_id and second.theme_rank = 2
+    left join ranked as leader
+        on lead_notes.lead_id = leader.lead_id and leader.theme_rank = 1
+    left join ranked as runner_up
+        on lead_notes.lead_id = runner_up.lead_id and runner_up.theme_rank = 2
     left join {{ ref('need_themes') }} as top_labels
-        on top.theme_id = top_labels.theme_id
+        on leader.theme_id = top_labels.theme_id
     left join {{ ref('need_themes') }} as second_labels
-        on second.theme_id = second_labels.theme_id
+        on runner_up.theme_id = second_labels.theme_id
 
 )
 

@@ -12,8 +12,8 @@ user_needs as (
 
     select
         profiles.lifecycle_stage,
-        coalesce(profiles.rfm_segment, 'none') as rfm_segment,
-        needs.top_theme_id as theme_id
+        needs.top_theme_id as theme_id,
+        coalesce(profiles.rfm_segment, 'none') as rfm_segment
     from {{ ref('users_history') }} as profiles
     inner join {{ ref('lead_need_themes_history') }} as needs
         on
