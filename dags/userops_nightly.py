@@ -11,7 +11,7 @@ One **business day D** (Asia/Shanghai by default) through the warehouse:
 4. `predict_themes` — the day's new follow-up notes assigned to need themes (jieba +
    TF-IDF + seeded NMF, refitted per period): `marts.followup_note_themes`;
 5. `dbt_build_predicted` — the dbt models on those outputs (tag `predicted`):
-   `lead_need_themes`, `need_theme_segments`, `segment_personas`;
+   `lead_need_themes`, `need_theme_segments`, `segment_personas`, `user_tags`;
 6. `validate` — the Great Expectations gate on the day's raw slices and the marts that
    feed BI and the lists; a failed critical expectation fails here and nothing is published;
 7. `publish` — each rep's prioritised follow-up list (CSV + XLSX + e-mail), held with an

@@ -32,13 +32,13 @@ MART_TABLES = (
     "marts.rep_performance",
     "marts.outreach_candidates",
     "marts.outreach_triggers",
-    "marts.user_tags",
 )
 #: Marts built after the predict steps (dbt tag ``predicted``, task dbt_build_predicted).
 PREDICTED_MART_TABLES = (
     "marts.lead_need_themes",
     "marts.need_theme_segments",
     "marts.segment_personas",
+    "marts.user_tags",
 )
 
 

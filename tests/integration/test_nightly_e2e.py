@@ -187,7 +187,7 @@ def _written_need(note: str) -> str:
 def test_the_night_assigned_need_themes_to_every_note(world):
     """predict_themes: every note up to DAY has its themes (or `unassigned`); in fitted
     periods they recover the need the generator wrote; lead_need_themes finds each
-    company's latent need, and the personas quote value, churn and needs."""
+    company's latent need; personas and user_tags quote value, churn and needs."""
     from sklearn.metrics import adjusted_rand_score
 
     from userops.sources.vocab import NEED_THEME_PHRASES, lead_need_theme
@@ -204,6 +204,19 @@ def test_the_night_assigned_need_themes_to_every_note(world):
         needs = wh.fetch_df("select * from marts.lead_need_themes")
         personas = wh.fetch_df("select * from marts.segment_personas")
         (valued,), *_ = wh.fetchall("select count(*) from marts.user_value")
+        value_tags = wh.fetch_df(
+            "select v.user_id, v.predicted_value_band, v.churn_probability_band, "
+            "b.tag_value as value_tag, c.tag_value as churn_tag from marts.user_value as v "
+            "left join marts.user_tags as b on v.user_id = b.user_id "
+            "and b.tag = 'predicted_value_band' "
+            "left join marts.user_tags as c on v.user_id = c.user_id "
+            "and c.tag = 'churn_probability_band'"
+        )
+        need_tags = wh.fetch_df(
+            "select u.user_id, n.top_theme_id, t.tag_value from marts.users as u "
+            "left join marts.lead_need_themes as n on u.lead_id = n.lead_id "
+            "left join marts.user_tags as t on u.user_id = t.user_id and t.tag = 'need_theme'"
+        )
     assert len(notes) > 500 and notes.theme_id.notna().all()  # notes read = notes written
     assert rows >= len(notes)
     fitted = notes[notes.fit_date.notna()]
@@ -228,6 +241,11 @@ def test_the_night_assigned_need_themes_to_every_note(world):
     assert valued > 0 and personas.median_expected_value_cny.notna().any()
     assert personas.mean_churn_probability.dropna().between(0, 1).all()
     assert personas.top_need_theme_label.notna().sum() >= len(personas) // 2
+    # user_tags: the value bands and the company's need as tags, exactly those values
+    assert (value_tags.value_tag == value_tags.predicted_value_band).all()
+    assert (value_tags.churn_tag == value_tags.churn_probability_band).all()
+    assert need_tags.top_theme_id.notna().sum() > 0
+    assert (need_tags.tag_value.fillna("-") == need_tags.top_theme_id.fillna("-")).all()
 
 
 def test_dau_wau_mau_match_independent_reading_of_the_files(world, reference):

@@ -3,7 +3,10 @@
     as_of_date; config in _history__models.yml). marts.user_tags is the latest snapshot. -#}
 {#- 打标签 (SPEC §2): the users mart unpivoted into user -> tag -> value, the
     shape BI and list filters use ("all dormant A-tier manufacturing users").
-    A tag whose value is unknown (null) is left out rather than stored as null. -#}
+    A tag whose value is unknown (null) is left out rather than stored as null. The
+    value model's bands (user_value_history of D) and the company's top need theme
+    (lead_need_themes_history of D) come from the predict steps: user_tags is built in
+    the second pass (tag predicted). -#}
 
 {%- set tags = [
     ('lifecycle_stage', 'lifecycle_stage'),
@@ -17,6 +20,9 @@
     ('contract_plan', 'contract_plan'),
     ('is_paying', "case when is_paying then 'true' else 'false' end"),
     ('churn_risk', 'churn_risk'),
+    ('predicted_value_band', 'predicted_value_band'),
+    ('churn_probability_band', 'churn_probability_band'),
+    ('need_theme', 'need_theme'),
 ] -%}
 
 with
@@ -26,6 +32,7 @@ users as (
     select
         as_of_date,
         user_id,
+        lead_id,
         lifecycle_stage,
         rfm_segment,
         lead_tier,
@@ -62,6 +69,25 @@ with_risk as (
 
 ),
 
+with_predictions as (
+
+    select
+        with_risk.*,
+        predicted.predicted_value_band,
+        predicted.churn_probability_band,
+        needs.top_theme_id as need_theme
+    from with_risk
+    left join {{ source('predictions', 'user_value_history') }} as predicted
+        on
+            with_risk.user_id = predicted.user_id
+            and predicted.as_of_date = {{ marts_value_as_of_date() }}
+    left join {{ ref('lead_need_themes_history') }} as needs
+        on
+            with_risk.lead_id = needs.lead_id
+            and needs.as_of_date = {{ marts_value_as_of_date() }}
+
+),
+
 tagged as (
 
     {% for tag, expression in tags -%}
@@ -70,7 +96,7 @@ tagged as (
             user_id,
             '{{ tag }}' as tag,
             cast({{ expression }} as varchar) as tag_value
-        from with_risk
+        from with_predictions
         where {{ expression }} is not null
         {% if not loop.last %}union all
         {% endif -%}
