@@ -143,7 +143,14 @@ DATASETS: dict[str, Dataset] = {
         ),
         *(
             Dataset(f"marts.{m}", _snapshot(f"marts.{m}_history"), f"marts.{m}_history")
-            for m in ("users", "user_rfm", "lead_scores", "rep_performance", "user_value")
+            for m in (
+                "users",
+                "user_rfm",
+                "lead_scores",
+                "rep_performance",
+                "user_value",
+                "lead_need_themes",
+            )
         ),
         Dataset("marts.active_users_daily", _active_users_daily),
         Dataset("marts.retention_cohorts", _whole("marts.retention_cohorts")),

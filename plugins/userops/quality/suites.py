@@ -312,6 +312,43 @@ def _user_value(gxe: Any) -> list[Any]:
     ]
 
 
+def _need_theme_ids() -> list[str]:
+    """The named need themes of the seed (userops.predict.themes reads the same file)."""
+    from userops.config import DBT_PROJECT_DIR
+    from userops.predict.themes import load_seed_themes
+
+    return [t.theme_id for t in load_seed_themes(DBT_PROJECT_DIR / "seeds" / "need_themes.csv")]
+
+
+def _lead_need_themes(gxe: Any) -> list[Any]:
+    # What the lists quote as 客户关注: one row per company, themes from the seed, a
+    # theme's notes among the company's themed notes, themed notes among all its notes.
+    # No minimum row count: a day without follow-up notes in the window has no rows.
+    themes = _need_theme_ids()
+    return [
+        *_key(gxe, "lead_id"),
+        *_as_of(gxe),
+        gxe.ExpectColumnValuesToBeInSet(column="top_theme_id", value_set=themes),
+        gxe.ExpectColumnValuesToBeInSet(column="second_theme_id", value_set=themes),
+        gxe.ExpectColumnValuesToBeBetween(column="note_count", min_value=1),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="note_count", column_B="themed_note_count", or_equal=True
+        ),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="themed_note_count",
+            column_B="top_theme_note_count",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(
+            column="top_theme_label",
+            row_condition="top_theme_id.notnull()",
+            condition_parser="pandas",
+        ),
+        _row_count_drift(gxe),
+    ]
+
+
 def _active_users_daily(gxe: Any) -> list[Any]:
     return [
         *_key(gxe, "activity_date"),
@@ -348,6 +385,7 @@ _SPECS: tuple[SuiteSpec, ...] = (
     SuiteSpec("marts.lead_scores", "score and 271 tier per lead", _lead_scores),
     SuiteSpec("marts.rep_performance", "conversion, rank and 271 tier per rep", _rep_performance),
     SuiteSpec("marts.user_value", "predicted value and churn probability per user", _user_value),
+    SuiteSpec("marts.lead_need_themes", "each company's top need themes", _lead_need_themes),
     SuiteSpec("marts.active_users_daily", "DAU/WAU/MAU per day up to the day", _active_users_daily),
     SuiteSpec("marts.retention_cohorts", "retention per signup cohort", _retention_cohorts),
 )

@@ -53,6 +53,11 @@ MART_DDL = {
         "p_alive double precision, churn_probability double precision, "
         "expected_value_cny double precision, value_decile integer, model_run_id varchar"
     ),
+    "marts.lead_need_themes": (
+        "as_of_date date, lead_id varchar, note_count integer, themed_note_count integer, "
+        "top_theme_id varchar, top_theme_label varchar, top_theme_note_count integer, "
+        "second_theme_id varchar, second_theme_label varchar"
+    ),
     "marts.active_users_daily": (
         "activity_date date, dau integer, wau integer, mau integer, stickiness numeric(10,4)"
     ),
@@ -248,6 +253,22 @@ def _user_value(day: BusinessDay) -> pd.DataFrame:
     )
 
 
+def _lead_need_themes(day: BusinessDay) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "as_of_date": [day.day] * 3,
+            "lead_id": ["l1", "l2", "l3"],
+            "note_count": [5, 2, 1],
+            "themed_note_count": [4, 1, 0],
+            "top_theme_id": ["price_concern", "after_sales", None],
+            "top_theme_label": ["价格顾虑", "售后服务", None],
+            "top_theme_note_count": [3, 1, None],
+            "second_theme_id": ["data_security", None, None],
+            "second_theme_label": ["数据安全", None, None],
+        }
+    )
+
+
 def _active_users_daily(day: BusinessDay) -> pd.DataFrame:
     n = 5
     dau = [3, 4, 2, 5, 6]
@@ -294,6 +315,7 @@ def good_frames(day: BusinessDay = DAY) -> dict[str, pd.DataFrame]:
         "marts.lead_scores": _lead_scores(day),
         "marts.rep_performance": _rep_performance(day),
         "marts.user_value": _user_value(day),
+        "marts.lead_need_themes": _lead_need_themes(day),
         "marts.active_users_daily": _active_users_daily(day),
         "marts.retention_cohorts": _retention_cohorts(day),
     }
@@ -311,6 +333,7 @@ PHYSICAL = {
     "marts.lead_scores": "marts.lead_scores_history",
     "marts.rep_performance": "marts.rep_performance_history",
     "marts.user_value": "marts.user_value_history",
+    "marts.lead_need_themes": "marts.lead_need_themes_history",
 }
 
 

@@ -113,6 +113,12 @@ CASES = [
     ("marts.user_value", _set("churn_probability", 1.5), ("expect_column_values_to_be_between", "churn_probability", CRIT)),
     ("marts.user_value", _set("value_decile", 11), ("expect_column_values_to_be_between", "value_decile", CRIT)),
     ("marts.user_value", _set("expected_value_cny", -1.0), ("expect_column_values_to_be_between", "expected_value_cny", CRIT)),
+    # marts.lead_need_themes
+    ("marts.lead_need_themes", _dup_first_row, ("expect_column_values_to_be_unique", "lead_id", CRIT)),
+    ("marts.lead_need_themes", _set("top_theme_id", "gossip"), ("expect_column_values_to_be_in_set", "top_theme_id", CRIT)),
+    ("marts.lead_need_themes", _set("themed_note_count", 9), ("expect_column_pair_values_a_to_be_greater_than_b", "note_count,themed_note_count", CRIT)),
+    ("marts.lead_need_themes", _set("top_theme_label", None), ("expect_column_values_to_not_be_null", "top_theme_label", CRIT)),
+    ("marts.lead_need_themes", _set("note_count", 0), ("expect_column_values_to_be_between", "note_count", CRIT)),
     # marts.active_users_daily
     ("marts.active_users_daily", _set("stickiness", 1.2), ("expect_column_values_to_be_between", "stickiness", CRIT)),
     ("marts.active_users_daily", _set("dau", 7), ("expect_column_pair_values_a_to_be_greater_than_b", "mau,dau", CRIT)),
