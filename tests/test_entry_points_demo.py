@@ -107,6 +107,12 @@ def test_userops_summary_step_and_help(demo):
     bands = re.findall(r"^\s*(top|high|medium|low)\s+(\d+)\s", summary.stdout, re.M)
     assert {b for b, _ in bands} == {"top", "high", "medium", "low"}
     assert sum(int(n) for _, n in bands) == int(fit[1])
+    # the companies' needs: every theme of the seed appears, and the counts add up
+    needs = re.findall(r"^\s*(价格顾虑|功能需求|售后服务|系统对接|数据安全|\(none\))\s+(\d+)\s+\d+$",
+                       summary.stdout, re.M)  # fmt: skip
+    assert {n for n, _ in needs} >= {"价格顾虑", "功能需求", "售后服务", "系统对接", "数据安全"}
+    ((companies,),) = demo.mart("select count(*) from marts.lead_need_themes")
+    assert sum(int(c) for _, c in needs) == companies > 0
     step = subprocess.run(
         [str(USEROPS), "step", "validate", "--date", demo.day.isoformat()],
         cwd=ROOT, env={**demo.env, "AIRFLOW_HOME": str(demo.airflow_home)},

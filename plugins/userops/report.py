@@ -58,6 +58,13 @@ _QUERIES: list[tuple[str, str, str]] = [
         "group by predicted_value_band order by min(value_decile)",
     ),
     (
+        "Companies per top need theme (marts.lead_need_themes)",
+        "marts.lead_need_themes_history",
+        "select coalesce(top_theme_label, '(none)') as top_need, count(*) as companies, "
+        "cast(sum(note_count) as integer) as notes from marts.lead_need_themes_history "
+        "where as_of_date = {d} group by top_theme_label order by companies desc",
+    ),
+    (
         "Quality gate",
         "meta.validation_results",
         "select suite, severity, cast(sum(case when success then 1 else 0 end) as integer) "
