@@ -6,6 +6,7 @@
     .venv/bin/python benchmarks/load.py --events 1000000
     .venv/bin/python benchmarks/nightly.py --users 1000000 --days 90 --sources DIR
     .venv/bin/python benchmarks/value_model.py --customers 1000000
+    .venv/bin/python benchmarks/need_themes.py --notes 1000000
 
 ``benchmarks/dbt_orchestration.py`` (ADR 0004: one dbt task vs Cosmos) is not part of
 this run: Cosmos is not in the lock any more; install ``astronomer-cosmos`` to rerun it.
@@ -29,12 +30,14 @@ SIZES: dict[str, dict[str, list[str]]] = {
         "load": ["--events", "200000", "--crm", "20000"],
         "nightly": ["--users", "5000", "--days", "35"],
         "value_model": ["--customers", "100000"],
+        "need_themes": ["--notes", "100000", "--night", "5000"],
     },
     "small": {
         "generator": ["--users", "2000", "--days", "31"],
         "load": ["--events", "5000", "--crm", "500"],
         "nightly": ["--users", "300", "--days", "31"],
         "value_model": ["--customers", "5000"],
+        "need_themes": ["--notes", "2000", "--night", "500"],
     },
 }
 
@@ -59,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         "load": "loads: {} event lines, {} leads, DuckDB and PostgreSQL",
         "nightly": "nights: {} users x {} days, DuckDB (onboarding, day 30, last day)",
         "value_model": "value model: CDNOW holdout, BG/NBD fit of {} simulated customers",
+        "need_themes": "need themes: fit on {} generated notes, assign a night of {}",
     }
     for name, bench_args in size.items():
         print(f"\n== {titles[name].format(*bench_args[1::2])} ==", flush=True)
