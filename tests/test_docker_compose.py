@@ -10,6 +10,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 AIRFLOW_SERVICES = {"airflow-api-server", "airflow-scheduler", "airflow-dag-processor",
                     "airflow-triggerer"}  # fmt: skip
+CELERY_SERVICES = {"airflow-worker": "airflow celery worker",
+                   "airflow-flower": "airflow celery flower"}  # fmt: skip
 
 
 def _compose() -> dict:
@@ -34,6 +36,23 @@ def test_airflow_services_run_the_right_commands_after_init():
         assert svc["command"] == f"airflow {name.removeprefix('airflow-')}"
         assert svc["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
     assert "db migrate" in services["airflow-init"]["command"]
+    for name, command in CELERY_SERVICES.items():
+        assert services[name]["command"] == command
+        assert services[name]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_celery_executor_settings_are_the_ones_tested_on_a_real_worker():
+    """What tests/integration/test_celery_executor.py needed on a real scheduler and
+    worker: the CeleryExecutor, a Redis broker, a database result backend, and psycopg 3
+    for both of Airflow's engines (the async one has no asyncpg to fall back to)."""
+    env = _compose()["services"]["airflow-worker"]["environment"]
+    assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
+    assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://redis:6379/")
+    assert env["AIRFLOW__CELERY__RESULT_BACKEND"].startswith("db+postgresql+psycopg://")
+    for key in ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"):
+        assert env[key].startswith("postgresql+psycopg://"), key
+    assert "redis" in _compose()["services"]
+    assert "flower" in _compose()["services"]["airflow-flower"]["profiles"]
 
 
 def test_mounted_paths_and_volumes_exist():
