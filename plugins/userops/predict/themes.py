@@ -131,15 +131,18 @@ class ThemeModel:
     def scores(self, tokens: Sequence[Sequence[str]]) -> np.ndarray:
         """(notes x components) shares: each row sums to 1, or is 0 for a note with no
         known word. Columns: the named themes, then the background components."""
-        from sklearn.decomposition import non_negative_factorization
+        from scipy.optimize import nnls
 
+        # Each note on its own (non-negative least squares against the components):
+        # a note's shares never depend on which other notes share its batch, so the
+        # nightly assignment is the same whichever dates ran and in what order.
         x = self._tfidf(tokens)
-        if x.nnz == 0:
-            return np.zeros((len(tokens), self.components.shape[0]))
-        w, _, _ = non_negative_factorization(
-            x, H=self.components, n_components=self.components.shape[0], init="custom",
-            update_H=False, max_iter=400, tol=1e-6,
-        )  # fmt: skip
+        basis = self.components.T  # (V, K)
+        w = np.zeros((len(tokens), self.components.shape[0]))
+        for i in range(x.shape[0]):
+            row = x.getrow(i)
+            if row.nnz:
+                w[i], _ = nnls(basis, row.toarray().ravel())
         totals = w.sum(axis=1, keepdims=True)
         return np.divide(w, totals, out=np.zeros_like(w), where=totals > 0)
 

@@ -92,6 +92,16 @@ def test_new_notes_are_assigned_by_a_stored_model(fitted) -> None:
     assert adjusted_rand_score(truth, _top(stored, tokens)) >= ARI_BAR
 
 
+def test_a_notes_shares_do_not_depend_on_its_batch(fitted) -> None:
+    """Nights assign different batches of notes (a backfill, a catch-up, one day): a
+    note's shares must be exactly the same alone or among others."""
+    model, tokens, _, _ = fitted
+    together = model.scores(tokens[:200])
+    for i in (0, 57, 199):
+        assert np.array_equal(model.scores([tokens[i]])[0], together[i])
+    assert np.array_equal(model.scores(tokens[100:200]), together[100:])
+
+
 def test_keywords_are_readable_and_the_fit_deterministic(fitted) -> None:
     model, tokens, _, _ = fitted
     seeds = {t.theme_id: t.seed_keywords for t in load_seed_themes(SEED)}

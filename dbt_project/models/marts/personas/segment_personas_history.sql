@@ -133,7 +133,9 @@ figures as (
         avg(case when is_paying then 1.0 else 0.0 end) as paying_share,
         {{ marts_value_median('monetary_cny') }} as median_monetary_cny,
         {{ marts_value_median('expected_value_cny') }} as median_expected_value_cny,
-        avg(churn_probability) as mean_churn_probability
+        -- exact decimal sums: a float sum depends on the order rows arrive in, and the
+        -- mart must not depend on that (ADR 0006)
+        avg(cast(churn_probability as numeric(18, 12))) as mean_churn_probability
     from members
     group by dimension, segment
 

@@ -48,7 +48,8 @@ theme_counts as (
         lead_id,
         theme_id,
         count(*) as theme_note_count,
-        sum(score) as theme_score
+        -- exact decimal sum: a float sum's last bits follow the order rows arrive in
+        sum(cast(score as numeric(18, 12))) as theme_score
     from notes
     where theme_id <> 'unassigned'
     group by lead_id, theme_id
