@@ -17,24 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from userops.config import DBT_PROJECT_DIR, project_vars
 from userops.predict.themes import UNASSIGNED, fit_themes, load_seed_themes, tokenize
-from userops.sources.vocab import NEED_THEME_PHRASES, followup_note
-
-
-def _notes(n: int, seed: int) -> tuple[list[str], list[str]]:
-    rng = np.random.default_rng(seed)
-    outcome, code = rng.integers(0, 5, n), rng.integers(0, 1 << 20, n)
-    lead = rng.integers(0, max(n // 8, 1), n)
-    texts, truth = [], []
-    for o, c, ld in zip(outcome.tolist(), code.tolist(), lead.tolist(), strict=True):
-        text, theme = followup_note(o, c, ld)
-        texts.append(text)
-        truth.append("none" if theme is None else NEED_THEME_PHRASES[theme][0])
-    return texts, truth
+from userops.sources.vocab import sample_notes
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -44,8 +31,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     v = project_vars()
     themes = load_seed_themes(DBT_PROJECT_DIR / "seeds" / "need_themes.csv")
-    texts, _ = _notes(args.notes, seed=1)
-    night_texts, night_truth = _notes(args.night, seed=2)
+    texts, _ = sample_notes(args.notes, seed=1, companies=max(args.notes // 8, 1))
+    night_texts, night_truth = sample_notes(args.night, seed=2, companies=max(args.notes // 8, 1))
     with tempfile.TemporaryDirectory() as cache:
         started = time.perf_counter()
         tokenize("预热", Path(cache))  # jieba loads its dictionary once per process
@@ -61,9 +48,8 @@ def main(argv: list[str] | None = None) -> dict:
         fit_s = time.perf_counter() - started
         started = time.perf_counter()
         night_tokens = [tokenize(t, Path(cache)) for t in night_texts]
-        assigned = model.assign(night_tokens, float(v["need_theme_min_score"]))
+        predicted = model.top_themes(night_tokens, float(v["need_theme_min_score"]))
         night_s = time.perf_counter() - started
-    predicted = [a[0][0] if a else UNASSIGNED for a in assigned]
     figures = {
         "notes_fitted": args.notes,
         "vocabulary": len(model.vocabulary),

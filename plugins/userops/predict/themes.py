@@ -159,6 +159,10 @@ class ThemeModel:
             out.append(sorted(named, key=lambda t: -t[1]))
         return out
 
+    def top_themes(self, tokens: Sequence[Sequence[str]], min_score: float) -> list[str]:
+        """Per note: its best named theme, or ``unassigned``."""
+        return [found[0][0] if found else UNASSIGNED for found in self.assign(tokens, min_score)]
+
     def keywords(self, n: int = 8) -> dict[str, list[str]]:
         """The ``n`` heaviest words of every named theme (readable theme content)."""
         out = {}

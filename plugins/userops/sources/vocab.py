@@ -270,3 +270,20 @@ def followup_note(outcome: int, code: int, lead: int) -> tuple[str, int | None]:
     first, second = pick.sample(NEED_THEME_PHRASES[theme][1], 2)
     remark = f"，{pick.choice(NOTE_REMARKS)}" if pick.random() < 0.3 else ""
     return f"{text}，{first}，{second}{remark}", theme
+
+
+def sample_notes(n: int, seed: int, companies: int) -> tuple[list[str], list[str]]:
+    """``n`` notes of random outcomes and of ``companies`` companies, and the need each
+    was written with (its theme id, ``none`` without one): what the theme tests and
+    benchmark check the model against."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    outcome, code = rng.integers(0, len(FOLLOWUP_OUTCOMES), n), rng.integers(0, 1 << 20, n)
+    lead = rng.integers(0, companies, n)
+    texts, truth = [], []
+    for o, c, ld in zip(outcome.tolist(), code.tolist(), lead.tolist(), strict=True):
+        text, theme = followup_note(o, c, ld)
+        texts.append(text)
+        truth.append("none" if theme is None else NEED_THEME_PHRASES[theme][0])
+    return texts, truth

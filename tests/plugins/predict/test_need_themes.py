@@ -24,7 +24,7 @@ from userops.predict.themes import (
     load_seed_themes,
     tokenize,
 )
-from userops.sources.vocab import NEED_THEME_PHRASES, followup_note
+from userops.sources.vocab import sample_notes
 
 #: The stated bar: adjusted Rand index of assigned vs written need (no need = its own class).
 ARI_BAR = 0.9
@@ -32,20 +32,8 @@ SEED = DBT_PROJECT_DIR / "seeds" / "need_themes.csv"
 
 
 def generated_notes(n: int, seed: int) -> tuple[list[str], list[str]]:
-    """``n`` notes of random outcomes and companies, and the need each one was written
-    with (``none`` for a note without one)."""
-    rng = np.random.default_rng(seed)
-    outcome, code, lead = (
-        rng.integers(0, 5, n),
-        rng.integers(0, 1 << 20, n),
-        rng.integers(0, 400, n),
-    )
-    notes, truth = [], []
-    for o, c, ld in zip(outcome.tolist(), code.tolist(), lead.tolist(), strict=True):
-        text, theme = followup_note(o, c, ld)
-        notes.append(text)
-        truth.append("none" if theme is None else NEED_THEME_PHRASES[theme][0])
-    return notes, truth
+    """``n`` notes of 400 companies and the need each was written with (``none``)."""
+    return sample_notes(n, seed, companies=400)
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +50,7 @@ def fitted(tmp_path_factory) -> tuple[ThemeModel, list[list[str]], list[str], Pa
 
 
 def _top(model: ThemeModel, tokens: list[list[str]]) -> list[str]:
-    min_score = float(project_vars()["need_theme_min_score"])
-    return [a[0][0] if a else UNASSIGNED for a in model.assign(tokens, min_score)]
+    return model.top_themes(tokens, float(project_vars()["need_theme_min_score"]))
 
 
 def test_themes_are_recovered_from_generated_notes(fitted) -> None:

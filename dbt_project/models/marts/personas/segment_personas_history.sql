@@ -48,17 +48,7 @@ user_profiles as (
 
 members as (
 
-    select
-        'rfm_segment' as dimension,
-        user_profiles.rfm_segment as segment,
-        user_profiles.*
-    from user_profiles
-    union all
-    select
-        'lifecycle_stage' as dimension,
-        user_profiles.lifecycle_stage as segment,
-        user_profiles.*
-    from user_profiles
+    {{ marts_value_segment_members('user_profiles', 'user_profiles.*') }}
 
 ),
 

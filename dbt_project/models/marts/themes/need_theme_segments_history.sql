@@ -28,17 +28,7 @@ user_needs as (
 
 members as (
 
-    select
-        'rfm_segment' as dimension,
-        rfm_segment as segment,
-        theme_id
-    from user_needs
-    union all
-    select
-        'lifecycle_stage' as dimension,
-        lifecycle_stage as segment,
-        theme_id
-    from user_needs
+    {{ marts_value_segment_members('user_needs', 'user_needs.theme_id') }}
 
 ),
 
