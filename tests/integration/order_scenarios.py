@@ -63,6 +63,9 @@ CURRENT_MARTS = (
     "outreach_candidates",
     "outreach_triggers",
     "segment_personas",
+    "lead_need_themes",
+    "need_theme_segments",
+    "user_value",
 )
 
 
