@@ -89,6 +89,8 @@ def cluster(tmp_path) -> Iterator[dict]:
         # only the run the test triggers: no run of the latest interval on unpause
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "DBT_TARGET_PATH": str(tmp_path / "dbt-target"),
+        "DBT_LOG_PATH": str(tmp_path / "dbt-logs"),
         "USEROPS_DATA_DIR": str(data),
         "USEROPS_WAREHOUSE": str(data / "warehouse" / "userops.duckdb"),
         "USEROPS_CRM_URL": f"sqlite:///{data / 'sources' / 'crm.sqlite'}",
