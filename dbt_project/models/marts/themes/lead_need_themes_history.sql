@@ -21,8 +21,10 @@ notes as (
         note_themes.theme_id,
         note_themes.score
     from {{ source('predictions', 'followup_note_themes') }} as note_themes
-    inner join {{ ref('int_leads__resolved') }} as leads
-        on note_themes.lead_id = leads.lead_id
+    inner join {{ ref('int_leads__survivors_daily') }} as leads
+        on
+            note_themes.lead_id = leads.lead_id
+            and leads.as_of_date = {{ marts_value_as_of_date() }}
     where
         note_themes.occurred_date between {{ marts_value_as_of_date(1 - window) }}
         and {{ marts_value_as_of_date() }}
