@@ -191,12 +191,19 @@ def test_a_night_runs_on_a_celery_worker(cluster):
         if state in ("success", "failed"):
             break
         time.sleep(5)
-    tis = _meta_rows(
-        cluster["meta"],
-        "select ti.task_id, ti.state, ti.external_executor_id, m.status "
-        "from task_instance as ti left join celery_taskmeta as m "
-        "on ti.external_executor_id = m.task_id order by ti.task_id",
-    )
+    # the worker records a Celery task's result just after the task instance reports
+    # success to the API server: give the last one a moment
+    settle = time.monotonic() + 60
+    while True:
+        tis = _meta_rows(
+            cluster["meta"],
+            "select ti.task_id, ti.state, ti.external_executor_id, m.status "
+            "from task_instance as ti left join celery_taskmeta as m "
+            "on ti.external_executor_id = m.task_id order by ti.task_id",
+        )
+        if all(t[3] == "SUCCESS" for t in tis) or time.monotonic() > settle:
+            break
+        time.sleep(2)
     assert state == "success", (state, runs, [t[:2] for t in tis], _errors(cluster["logs"]))
     expected = {"load_crm", "load_events", "dbt_build", "predict_value", "predict_themes",
                 "dbt_build_predicted", "validate", "publish", "notify"}  # fmt: skip

@@ -497,7 +497,12 @@ def test_injected_defect_stops_before_publishing(world):
 
     day = date(2026, 5, 30)  # a date not yet published on this warehouse (age 2: a backfill)
     bd = pipeline.business_day(day)
-    for step in (pipeline.step_load_crm, pipeline.step_load_events, pipeline.step_dbt_build):
+    built = (
+        pipeline.step_load_crm, pipeline.step_load_events, pipeline.step_dbt_build,
+        pipeline.step_predict_value, pipeline.step_predict_themes,
+        pipeline.step_dbt_build_predicted,
+    )  # fmt: skip
+    for step in built:
         step(bd)
     with Warehouse(world["target"]) as wh:
         wh.execute(
@@ -507,7 +512,11 @@ def test_injected_defect_stops_before_publishing(world):
         )
     before = len(world["mailbox"].messages)
     with pytest.raises(DagRunFailed) as failed:
-        run_dag_for_day(day, mark_success_pattern="^(load_crm|load_events|dbt_build)$")
+        run_dag_for_day(
+            day,
+            mark_success_pattern="^(load_crm|load_events|dbt_build|predict_value|"
+            "predict_themes|dbt_build_predicted)$",
+        )
     tasks = failed.value.summary["tasks"]
     assert tasks["validate"] == "failed"
     assert tasks["publish"] == "upstream_failed"
