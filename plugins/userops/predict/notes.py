@@ -185,8 +185,9 @@ def run_need_themes(
         if status == "fitted":
             model = ThemeModel.from_json(model_text)
             tokens = [cache[f] for f in part.followup_id]
-            assigned = model.assign(tokens, min_score)
-            best = model.scores(tokens)[:, : len(model.theme_ids)].max(axis=1, initial=0.0)
+            shares = model.scores(tokens)  # one NNLS per note, used twice
+            assigned = model.themes_of(shares, min_score)
+            best = shares[:, : len(model.theme_ids)].max(axis=1, initial=0.0)
         else:
             assigned, best = [[] for _ in range(len(part))], [0.0] * len(part)
         for i, note in enumerate(part.itertuples(index=False)):

@@ -151,7 +151,10 @@ class ThemeModel:
     ) -> list[list[tuple[str, float]]]:
         """Per note: its named themes with share >= ``min_score``, best first (ties ->
         component order); empty when none (unassigned)."""
-        shares = self.scores(tokens)
+        return self.themes_of(self.scores(tokens), min_score)
+
+    def themes_of(self, shares: np.ndarray, min_score: float) -> list[list[tuple[str, float]]]:
+        """:meth:`assign` on shares already solved (:meth:`scores`)."""
         k = len(self.theme_ids)
         out = []
         for row in shares:
