@@ -81,7 +81,7 @@ airflow: setup  ## Airflow UI on http://localhost:8080 (airflow standalone; AIRF
 
 docs: setup  ## build and serve the dbt docs site (lineage) on http://localhost:8081 (DOCS_PORT=...)
 	@test -f $(DEMO_DUCKDB) || $(MAKE) demo
-	cd dbt_project && USEROPS_DUCKDB_PATH=$(DEMO_DUCKDB) $(BIN)/dbt docs generate --target duckdb --vars '{"as_of_date": "$(or $(DATE),$(shell TZ=Asia/Shanghai date -d yesterday +%F))"}'
+	cd dbt_project && USEROPS_DUCKDB_PATH=$(DEMO_DUCKDB) $(BIN)/dbt docs generate --target duckdb --vars "$$($(BIN)/userops dbt-vars --date $(or $(DATE),$(shell TZ=Asia/Shanghai date -d yesterday +%F)))"
 	@echo "dbt docs: http://localhost:$(DOCS_PORT)  (Ctrl-C stops the server)"
 	cd dbt_project && USEROPS_DUCKDB_PATH=$(DEMO_DUCKDB) $(BIN)/dbt docs serve --port $(DOCS_PORT) --no-browser
 

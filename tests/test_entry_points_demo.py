@@ -119,8 +119,17 @@ def test_userops_summary_step_and_help(demo):
         capture_output=True, text=True,
     )  # fmt: skip
     assert step.returncode == 0, explain(step)
+    # the vars a night passes, for plain dbt (make docs feeds them to dbt docs generate)
+    printed = subprocess.run(
+        [str(USEROPS), "dbt-vars", "--date", demo.day.isoformat()],
+        cwd=ROOT, env=demo.env, capture_output=True, text=True,
+    )  # fmt: skip
+    assert printed.returncode == 0, explain(printed)
+    night = json.loads(printed.stdout)
+    assert night["as_of_date"] == demo.day.isoformat()
+    assert night["as_of_end_utc"] == f"{demo.day.isoformat()} 16:00:00"  # Asia/Shanghai
     helped = subprocess.run([str(USEROPS), "--help"], capture_output=True, text=True)
-    for command in ("generate", "run", "backfill", "step", "check", "summary", "demo"):
+    for command in ("generate", "run", "backfill", "step", "check", "summary", "demo", "dbt-vars"):
         assert command in helped.stdout
 
 

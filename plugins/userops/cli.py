@@ -272,6 +272,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if failed or not summary.nodes or not summary.success else 0
 
 
+def _cmd_dbt_vars(args: argparse.Namespace) -> int:
+    """The vars a night passes to dbt, as one line of JSON for ``dbt ... --vars``."""
+    from userops import pipeline
+
+    settings = load_settings()
+    day = pipeline.business_day(args.date, settings)
+    print(json.dumps({**dict(settings.dbt_vars), **day.dbt_vars()}, sort_keys=True, default=str))
+    return 0
+
+
 def _cmd_summary(args: argparse.Namespace) -> int:
     from userops.report import print_summary
 
@@ -417,6 +427,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--date", type=date.fromisoformat, required=True,
                    help="business day D the as-of vars are set to (usually the latest run)")  # fmt: skip
     c.set_defaults(func=_cmd_check)
+
+    v = sub.add_parser(
+        "dbt-vars", help="print the vars a night of D passes to dbt (JSON, for plain dbt --vars)"
+    )
+    v.add_argument("--date", type=date.fromisoformat, required=True, help="business day D")
+    v.set_defaults(func=_cmd_dbt_vars)
 
     m = sub.add_parser("summary", help="print what the run of a date produced")
     m.add_argument(

@@ -136,6 +136,9 @@ from cases
         "select {{ to_business_date(\"cast('2024-03-09 15:59:59' as timestamp)\") }} as d1, "
         "{{ to_business_date(\"cast('2024-03-09 16:00:00' as timestamp)\") }} as d2"
     )
+    (models / "as_of_probe.sql").write_text(
+        "select {{ as_of_date() }} as d, {{ as_of_end_utc() }} as e, {{ data_test_since() }} as s"
+    )
     (models / "checks.sql").write_text(
         "select * from (values (1, 2, cast(null as integer)), (3, 2, cast(null as integer)),"
         " (cast(null as integer), 1, cast(null as integer))) as t (a, b, c)"
@@ -199,6 +202,9 @@ def test_macros_and_generic_tests(harness: Path, any_target: WarehouseTarget, tm
     # Models all built; exactly the tests meant to fail failed, with their row counts.
     for model in ("cleaning_cases", "spine_leap", "spine_empty", "business_dates", "checks"):
         assert status[model].status == "success", status[model].message
+    # plain dbt without --vars: a node reading a per-run var fails and names it
+    assert status["as_of_probe"].status == "error"
+    assert "var as_of_date is not set" in status["as_of_probe"].message
     assert status["expect_fail_a_lt_b"].status == "fail"
     assert status["expect_fail_a_lt_b"].failures == 1  # 3 < 2; null < 1 is null: passes
     assert status["expect_fail_a_at_least_2"].failures == 1  # a = 1
@@ -206,6 +212,7 @@ def test_macros_and_generic_tests(harness: Path, any_target: WarehouseTarget, tm
     assert status["expect_pass_b_positive"].status == "pass"
     assert status["expect_pass_a_has_values"].status == "pass"
     assert {n.unique_id.split(".")[2] for n in summary.failed_nodes} == {
+        "as_of_probe",
         "expect_fail_a_lt_b",
         "expect_fail_a_at_least_2",
         "expect_fail_c_has_values",
@@ -239,34 +246,64 @@ def test_macros_and_generic_tests(harness: Path, any_target: WarehouseTarget, tm
     assert [str(pd.Timestamp(d).date()) for d in bdates[0]] == ["2024-03-09", "2024-03-10"]
 
 
+def test_a_new_date_keeps_the_partial_parse(harness: Path, duckdb_target: WarehouseTarget, tmp_path):
+    """Nights differ only in their per-run vars, which are not --vars: the second date
+    re-uses the first one's parse instead of re-parsing the whole project."""
+    import datetime as dt
+
+    from userops.transform.dbt import build
+    from userops.windows import BusinessDay
+
+    paths = {"target_path": tmp_path / "target", "log_path": tmp_path / "logs"}
+    log = tmp_path / "logs" / "dbt.log"
+    logged = []
+    for d in (dt.date(2024, 3, 10), dt.date(2024, 3, 11)):
+        before = log.stat().st_size if log.exists() else 0
+        build(BusinessDay(d, "Asia/Shanghai"), duckdb_target, {"activity_lookback_days": 3},
+              select=["as_of_probe"], project_dir=harness, **paths)  # fmt: skip
+        logged.append(log.read_bytes()[before:].decode())
+    assert "Unable to do partial parsing" not in logged[1], logged[1][-2000:]
+    with Warehouse(duckdb_target) as wh:
+        assert str(wh.fetchall("select d from harness.as_of_probe")[0][0]) == "2024-03-11"
+
+
 def test_runner_env_vars_and_errors(harness: Path, duckdb_target: WarehouseTarget, tmp_path):
-    """build() gives the day's as-of vars precedence over settings vars; the profile
-    env is set only during the run; a failing command raises DbtError."""
+    """build() gives the day's as-of vars precedence over settings vars and passes them
+    in the environment (only during the run), not in --vars; a failing command raises
+    DbtError."""
     import datetime as dt
     import json
     import os
 
-    from userops.transform.dbt import build
+    from userops.transform.dbt import RUN_VARS, build
     from userops.windows import BusinessDay
 
     day = BusinessDay(dt.date(2024, 3, 10), "Asia/Shanghai")
     paths = {"target_path": tmp_path / "target", "log_path": tmp_path / "logs"}
     before = os.environ.get("USEROPS_DUCKDB_PATH")
-    summary = build(
-        day,
-        duckdb_target,
-        {"as_of_date": "1999-01-01", "activity_lookback_days": 3},
-        select=["spine_leap"],
-        project_dir=harness,
-        **paths,
-    )
-    assert summary.success and summary.count("success") == 1
+    os.environ["USEROPS_DBT_AS_OF_DATE"] = "1998-01-01"  # a stale value in the caller
+    try:
+        summary = build(
+            day,
+            duckdb_target,
+            {"as_of_date": "1999-01-01", "activity_lookback_days": 3, "data_test_slice_days": 2},
+            select=["spine_leap", "as_of_probe"],
+            project_dir=harness,
+            **paths,
+        )
+    finally:
+        stale = os.environ.pop("USEROPS_DBT_AS_OF_DATE")
+    assert stale == "1998-01-01"  # restored after the run
+    assert summary.success and summary.count("success") == 2
     assert os.environ.get("USEROPS_DUCKDB_PATH") == before
+    assert not any(f"USEROPS_DBT_{n.upper()}" in os.environ for n in RUN_VARS)
     run_results = json.loads((tmp_path / "target" / "run_results.json").read_text())
     passed_vars = run_results["args"]["vars"]
-    assert passed_vars["as_of_date"] == "2024-03-10"
-    assert passed_vars["as_of_end_utc"] == "2024-03-10 16:00:00"
+    assert not set(RUN_VARS) & set(passed_vars)  # the per-run vars never reach --vars
     assert passed_vars["activity_lookback_days"] == 3
+    with Warehouse(duckdb_target) as wh:
+        ((d, e, s),) = wh.fetchall("select d, e, s from harness.as_of_probe")
+    assert (str(d), str(e), str(s)) == ("2024-03-10", "2024-03-10 16:00:00", "2024-03-08")
 
     # dbt-duckdb must not keep the file open: another process can take the write lock now.
     import subprocess

@@ -9,9 +9,9 @@
 #}
 
 {#- D shifted by `offset_days` (a Jinja integer) as a date literal: window bounds
-    are computed at compile time from var('as_of_date'), never from the clock. -#}
+    are computed at compile time from run_var('as_of_date'), never from the clock. -#}
 {% macro marts_activity_as_of_date(offset_days=0) -%}
-    {%- set as_of = modules.datetime.date.fromisoformat(var('as_of_date')) -%}
+    {%- set as_of = modules.datetime.date.fromisoformat(run_var('as_of_date')) -%}
     {%- set day = as_of + modules.datetime.timedelta(days=offset_days) -%}
     cast('{{ day.isoformat() }}' as date)
 {%- endmacro %}

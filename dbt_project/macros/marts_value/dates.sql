@@ -6,9 +6,9 @@
 #}
 
 {#- D shifted by `offset_days` (a Jinja integer) as a date literal, computed at
-    compile time from var('as_of_date'): never the wall clock. -#}
+    compile time from run_var('as_of_date'): never the wall clock. -#}
 {% macro marts_value_as_of_date(offset_days=0) -%}
-    {%- set as_of = modules.datetime.date.fromisoformat(var('as_of_date')) -%}
+    {%- set as_of = modules.datetime.date.fromisoformat(run_var('as_of_date')) -%}
     {%- set day = as_of + modules.datetime.timedelta(days=offset_days | int) -%}
     cast('{{ day.isoformat() }}' as date)
 {%- endmacro %}

@@ -58,6 +58,22 @@ FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 
 _INVOCATION_LOCK = threading.Lock()
 
+#: Vars that change with every business day. dbt re-parses the whole project when
+#: ``--vars`` change (~6 s for this project), so these travel in the environment as
+#: ``USEROPS_DBT_<NAME>`` and the project reads them only when a node runs (macro
+#: ``run_var``, ADR 0007); ``--vars`` then stay the same night after night.
+RUN_VARS = ("as_of_date", "as_of_end_utc", "data_test_since")
+
+
+def run_var_env(vars: Mapping[str, Any] | None) -> dict[str, str]:
+    """``USEROPS_DBT_<NAME>`` for every :data:`RUN_VARS` name ("" = not given, so a
+    value left in the caller's environment never reaches the invocation)."""
+    vars = vars or {}
+    return {
+        f"USEROPS_DBT_{name.upper()}": str(vars[name]) if vars.get(name) is not None else ""
+        for name in RUN_VARS
+    }
+
 
 @dataclass(frozen=True)
 class DbtNodeResult:
@@ -165,7 +181,8 @@ def dbt_command(
     target_path: Path | None = None,
     log_path: Path | None = None,
 ) -> list[str]:
-    """The full argument list of one invocation (subcommand first, then our flags)."""
+    """The full argument list of one invocation (subcommand first, then our flags;
+    :data:`RUN_VARS` are left out: :func:`run_var_env` carries them)."""
     if not args:
         raise ValueError("run_dbt needs a dbt subcommand, e.g. ['build']")
     cmd = [
@@ -177,8 +194,9 @@ def dbt_command(
         "--target",
         target.dbt_target,
     ]
-    if vars:
-        cmd += ["--vars", json.dumps(dict(vars), sort_keys=True, default=str)]
+    cli_vars = {k: v for k, v in (vars or {}).items() if k not in RUN_VARS}
+    if cli_vars:
+        cmd += ["--vars", json.dumps(cli_vars, sort_keys=True, default=str)]
     if target_path is not None:
         cmd += ["--target-path", str(target_path)]
     if log_path is not None:
@@ -206,7 +224,7 @@ def run_dbt(
     from dbt.cli.main import dbtRunner  # heavy import, only when dbt actually runs
 
     cmd = dbt_command(args, target, vars, project_dir, target_path, log_path)
-    env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", **target.dbt_env()}
+    env = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "False", **target.dbt_env(), **run_var_env(vars)}
     with contextlib.ExitStack() as stack:
         if target.is_duckdb:
             assert target.duckdb_path is not None
