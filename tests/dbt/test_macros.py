@@ -246,7 +246,9 @@ def test_macros_and_generic_tests(harness: Path, any_target: WarehouseTarget, tm
     assert [str(pd.Timestamp(d).date()) for d in bdates[0]] == ["2024-03-09", "2024-03-10"]
 
 
-def test_a_new_date_keeps_the_partial_parse(harness: Path, duckdb_target: WarehouseTarget, tmp_path):
+def test_a_new_date_keeps_the_partial_parse(
+    harness: Path, duckdb_target: WarehouseTarget, tmp_path
+):
     """Nights differ only in their per-run vars, which are not --vars: the second date
     re-uses the first one's parse instead of re-parsing the whole project."""
     import datetime as dt

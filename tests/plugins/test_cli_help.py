@@ -17,7 +17,14 @@ def test_every_command_and_option_has_help_text():
     parser = build_parser()
     commands = _subcommands(parser)
     assert set(commands) == {
-        "generate", "run", "backfill", "step", "check", "summary", "demo", "dbt-vars",
+        "generate",
+        "run",
+        "backfill",
+        "step",
+        "check",
+        "summary",
+        "demo",
+        "dbt-vars",
     }
     missing = [
         f"userops {name} {'/'.join(action.option_strings) or action.dest}"
