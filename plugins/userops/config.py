@@ -11,7 +11,7 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,11 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 #: Earliest business day the nightly DAG accepts by default: early enough for any
 #: real history (Airflow creates no task instance for a logical date before it).
 DEFAULT_START_DATE = date(1970, 1, 1)
+
+
+#: DuckDB's own default ``memory_limit``, spelled for ``SET memory_limit``.
+DUCKDB_DEFAULT_MEMORY = "80%"
+_MEMORY_LIMIT = re.compile(r"\d+(\.\d+)?\s*([KMGT]i?B|B|%)", re.IGNORECASE)
 
 
 class ConfigError(ValueError):
@@ -61,6 +66,9 @@ class WarehouseTarget:
     pg_user: str = "postgres"
     pg_password: str = field(default="", repr=False)
     pg_dbname: str = "userops"
+    #: ``USEROPS_DUCKDB_MEMORY_LIMIT`` (DuckDB only): e.g. ``4GB`` or ``50%``; empty keeps
+    #: DuckDB's default (80 % of the machine's memory).
+    duckdb_memory_limit: str = ""
 
     @classmethod
     def parse(cls, value: str, base: Path = PROJECT_ROOT) -> WarehouseTarget:
@@ -102,7 +110,10 @@ class WarehouseTarget:
     def dbt_env(self) -> dict[str, str]:
         """Environment variables read by ``dbt_project/profiles.yml``."""
         if self.is_duckdb:
-            return {"USEROPS_DUCKDB_PATH": str(self.duckdb_path)}
+            return {
+                "USEROPS_DUCKDB_PATH": str(self.duckdb_path),
+                "USEROPS_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit or DUCKDB_DEFAULT_MEMORY,
+            }
         return {
             "USEROPS_PG_HOST": self.pg_host,
             "USEROPS_PG_PORT": str(self.pg_port),
@@ -194,6 +205,16 @@ def _parse_date(env: Mapping[str, str], name: str, default: date | None) -> date
         raise ConfigError(f"{name} must be a date YYYY-MM-DD, got {text!r}") from None
 
 
+def _parse_memory_limit(env: Mapping[str, str]) -> str:
+    """``USEROPS_DUCKDB_MEMORY_LIMIT``: a size DuckDB's ``memory_limit`` takes, or empty."""
+    text = env.get("USEROPS_DUCKDB_MEMORY_LIMIT", "").strip()
+    if text and not _MEMORY_LIMIT.fullmatch(text):
+        raise ConfigError(
+            f"USEROPS_DUCKDB_MEMORY_LIMIT must be a size such as 4GB, 512MiB or 50%, got {text!r}"
+        )
+    return text
+
+
 def _parse_int(env: Mapping[str, str], name: str, default: int) -> int:
     text = env.get(name, "").strip()
     if not text:
@@ -251,8 +272,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     data_dir = Path(_resolve_path(env.get("USEROPS_DATA_DIR", "data")))
     crm_default = f"sqlite:///{data_dir / 'sources' / 'crm.sqlite'}"
-    warehouse = WarehouseTarget.parse(
-        env.get("USEROPS_WAREHOUSE", str(data_dir / "warehouse" / "userops.duckdb"))
+    warehouse = replace(
+        WarehouseTarget.parse(
+            env.get("USEROPS_WAREHOUSE", str(data_dir / "warehouse" / "userops.duckdb"))
+        ),
+        duckdb_memory_limit=_parse_memory_limit(env),
     )
     bi_role, bi_password = _parse_bi_role(env, warehouse)
     return Settings(

@@ -70,6 +70,8 @@ class Warehouse:
             self._lock.enter_context(duckdb_lock(self.target.duckdb_path))
             self._conn = duckdb.connect(str(self.target.duckdb_path))
             self._conn.execute("set TimeZone = 'UTC'")
+            if self.target.duckdb_memory_limit:
+                self._conn.execute(f"set memory_limit = '{self.target.duckdb_memory_limit}'")
         else:
             import psycopg
 

@@ -11,6 +11,7 @@ the failing nodes.
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,10 @@ from cases
     )
     (models / "as_of_probe.sql").write_text(
         "select {{ as_of_date() }} as d, {{ as_of_end_utc() }} as e, {{ data_test_since() }} as s"
+    )
+    (models / "memory_probe.sql").write_text(
+        "{{ config(enabled=target.type == 'duckdb') }} "
+        "select current_setting('memory_limit') as memory_limit"
     )
     (models / "checks.sql").write_text(
         "select * from (values (1, 2, cast(null as integer)), (3, 2, cast(null as integer)),"
@@ -287,16 +292,16 @@ def test_runner_env_vars_and_errors(harness: Path, duckdb_target: WarehouseTarge
     try:
         summary = build(
             day,
-            duckdb_target,
+            replace(duckdb_target, duckdb_memory_limit="1GiB"),  # USEROPS_DUCKDB_MEMORY_LIMIT
             {"as_of_date": "1999-01-01", "activity_lookback_days": 3, "data_test_slice_days": 2},
-            select=["spine_leap", "as_of_probe"],
+            select=["spine_leap", "as_of_probe", "memory_probe"],
             project_dir=harness,
             **paths,
         )
     finally:
         stale = os.environ.pop("USEROPS_DBT_AS_OF_DATE")
     assert stale == "1998-01-01"  # restored after the run
-    assert summary.success and summary.count("success") == 2
+    assert summary.success and summary.count("success") == 3
     assert os.environ.get("USEROPS_DUCKDB_PATH") == before
     assert not any(f"USEROPS_DBT_{n.upper()}" in os.environ for n in RUN_VARS)
     run_results = json.loads((tmp_path / "target" / "run_results.json").read_text())
@@ -306,6 +311,8 @@ def test_runner_env_vars_and_errors(harness: Path, duckdb_target: WarehouseTarge
     with Warehouse(duckdb_target) as wh:
         ((d, e, s),) = wh.fetchall("select d, e, s from harness.as_of_probe")
     assert (str(d), str(e), str(s)) == ("2024-03-10", "2024-03-10 16:00:00", "2024-03-08")
+    with Warehouse(duckdb_target) as wh:
+        assert wh.fetchall("select memory_limit from harness.memory_probe") == [("1.0 GiB",)]
 
     # dbt-duckdb must not keep the file open: another process can take the write lock now.
     import subprocess

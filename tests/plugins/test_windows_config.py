@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from userops.config import WarehouseTarget, load_settings
+from userops.config import ConfigError, WarehouseTarget, load_settings
+from userops.warehouse import Warehouse
 from userops.windows import BusinessDay
 
 
@@ -73,3 +74,20 @@ def test_days_to_build_catches_up_forward_only():
     assert days_to_build(d[4], [d[0]], 0) == [d[4]]
     assert days_to_build(d[2], [d[0], d[9]], 31) == [d[2]]  # a backfill builds only itself
     assert days_to_build(d[9], [d[9]], 31) == [d[9]]  # a rerun
+
+
+def test_duckdb_memory_limit_reaches_every_warehouse_connection(tmp_path):
+    s = load_settings(
+        {"USEROPS_DATA_DIR": str(tmp_path), "USEROPS_DUCKDB_MEMORY_LIMIT": " 512MiB "}
+    )
+    assert s.warehouse.duckdb_memory_limit == "512MiB"
+    assert s.warehouse.dbt_env()["USEROPS_DUCKDB_MEMORY_LIMIT"] == "512MiB"  # profiles.yml
+    with Warehouse(s.warehouse) as wh:
+        assert wh.fetchall("select current_setting('memory_limit')") == [("512.0 MiB",)]
+    default = load_settings({"USEROPS_DATA_DIR": str(tmp_path)}).warehouse
+    assert default.duckdb_memory_limit == ""
+    assert default.dbt_env()["USEROPS_DUCKDB_MEMORY_LIMIT"] == "80%"  # DuckDB's own default
+    with pytest.raises(
+        ConfigError, match=r"^USEROPS_DUCKDB_MEMORY_LIMIT must be a size .*'4 gigs'"
+    ):
+        load_settings({"USEROPS_DUCKDB_MEMORY_LIMIT": "4 gigs"})

@@ -66,6 +66,7 @@ class EventFile:
     path: str
     name: str
     partition: date
+    size: int = 0  # bytes on the source (compressed size for .gz)
 
     @property
     def gzipped(self) -> bool:
@@ -138,12 +139,12 @@ def list_files(fs: AbstractFileSystem, partitions: dict[date, str]) -> list[Even
     """The event files of the given partitions, by partition then file name."""
     files: list[EventFile] = []
     for d in sorted(partitions):
-        names = sorted(
-            e["name"]
+        entries = sorted(
+            (e["name"], int(e.get("size") or 0))
             for e in fs.ls(partitions[d], detail=True)
             if e.get("type") == "file" and is_event_file(_basename(e["name"]))
         )
-        files += [EventFile(p, f"dt={d.isoformat()}/{_basename(p)}", d) for p in names]
+        files += [EventFile(p, f"dt={d.isoformat()}/{_basename(p)}", d, n) for p, n in entries]
     return files
 
 

@@ -10,12 +10,19 @@ Which partitions a run loads:
   recorded) or with ``full=True``: every partition up to the last of those, so
   onboarding years of history is one run.
 
-Idempotency: in ONE transaction the good and quarantined rows of the partitions
-being loaded are deleted, the new ones inserted, the counts checked against the
-warehouse (read = loaded + quarantined, else :class:`LoadIntegrityError` and a
-rollback) and the batch recorded.  A partition the source does not have is
-reported and left alone, so a late or missing folder never wipes landed data.
-Duplicate deliveries stay in raw; staging de-duplicates on ``event_id``.
+Idempotency: partitions are loaded in groups of about ``commit_bytes`` of source
+files (a night's two partitions are one group).  In ONE transaction per group the
+good and quarantined rows of its partitions are deleted, the new ones inserted,
+the counts checked against the warehouse (read = loaded + quarantined, else
+:class:`LoadIntegrityError` and a rollback of the group) and the partitions
+recorded in ``meta.event_partitions``; the last group's transaction also records
+the batch.  So onboarding years of history holds one group in memory at a time,
+and a run killed between groups leaves whole partitions behind: the rerun finds
+the warehouse no longer empty and loads, as a gap, every partition not yet
+recorded (a killed ``full`` reload is simply run again).  A partition the source
+does not have is reported and left alone, so a late or missing folder never wipes
+landed data.  Duplicate deliveries stay in raw; staging de-duplicates on
+``event_id``.
 """
 
 from __future__ import annotations
@@ -26,9 +33,16 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
 import pyarrow.compute as pc
+from fsspec import AbstractFileSystem
 
 from userops.config import WarehouseTarget
-from userops.extract.events import events_filesystem, iter_chunks, list_files, list_partitions
+from userops.extract.events import (
+    EventFile,
+    events_filesystem,
+    iter_chunks,
+    list_files,
+    list_partitions,
+)
 from userops.faults import checkpoint
 from userops.load.batches import (
     BatchResult,
@@ -53,6 +67,11 @@ PARTITIONS_TABLE = "meta.event_partitions"
 _DATES_PER_STATEMENT = 500
 #: Distinct quarantine reasons listed in the batch detail.
 _MAX_REASONS = 30
+#: Source bytes per load transaction (see the module doc).  DuckDB holds a
+#: transaction's rows in memory until it commits, about 1.7x the JSON they came from.
+COMMIT_BYTES = 512 * 2**20
+#: A gzipped file holds about this many times its size in JSON.
+_GZIP_RATIO = 8
 
 
 def _is_first_run(wh: Warehouse) -> bool:
@@ -152,6 +171,73 @@ def _midnight(d: date) -> datetime:
     return datetime(d.year, d.month, d.day)
 
 
+def commit_groups(
+    files: Sequence[EventFile], dates: Sequence[date], limit: int
+) -> list[list[date]]:
+    """``dates`` in order, cut into runs of partitions of at most ``limit`` source bytes
+    (a partition larger than that is a group of its own); at least one group."""
+    size = Counter[date]()
+    for f in files:
+        size[f.partition] += f.size * (_GZIP_RATIO if f.gzipped else 1)
+    groups: list[list[date]] = [[]]
+    total = 0
+    for d in dates:
+        if groups[-1] and total + size[d] > limit:
+            groups.append([])
+            total = 0
+        groups[-1].append(d)
+        total += size[d]
+    return groups
+
+
+def _group_load_time(wh: Warehouse) -> datetime:
+    """``_loaded_at`` of one group: later than every batch and every group committed
+    before (staging picks up rows loaded after the newest row it staged)."""
+    after_batches = next_load_time(wh)
+    rows = wh.fetchall(f"select max(loaded_at) from {PARTITIONS_TABLE}")
+    last = rows[0][0] if rows else None
+    if last is None:
+        return after_batches
+    if not isinstance(last, datetime):
+        last = datetime.fromisoformat(str(last))
+    return max(after_batches, last + timedelta(microseconds=1))
+
+
+def _load_group(
+    wh: Warehouse,
+    fs: AbstractFileSystem,
+    files: Sequence[EventFile],
+    group: Sequence[date],
+    batch_id: str,
+    chunk_rows: int,
+    reasons: Counter[str],
+) -> tuple[int, int, int]:
+    """Replace the rows of the partitions ``group`` by those of ``files``, inside the
+    caller's transaction: (lines read, events loaded, lines quarantined)."""
+    loaded_at = _group_load_time(wh)
+    _delete_partitions(wh, group)
+    read = 0
+    for chunk in iter_chunks(fs, files, chunk_rows):
+        wh.bulk_insert(EVENTS_TABLE, with_load_columns(chunk.events, batch_id, loaded_at))
+        wh.bulk_insert(QUARANTINE_TABLE, with_load_columns(chunk.quarantine, batch_id, loaded_at))
+        read += chunk.rows_read
+        if chunk.quarantine.num_rows:
+            for item in pc.value_counts(chunk.quarantine["reason"]).to_pylist():
+                reasons[item["values"]] += item["counts"]
+    checkpoint("load_events.in_transaction")
+    landed = _count_landed(wh, batch_id, group)
+    good = sum(n for n, _ in landed.values())
+    bad = sum(n for _, n in landed.values())
+    if read != good + bad:
+        span = f"{group[0]}..{group[-1]}" if group else "no partition"
+        raise LoadIntegrityError(
+            f"{batch_id}: read {read} lines of {span} but the warehouse holds {good} events "
+            f"+ {bad} quarantined = {good + bad}; rolled back"
+        )
+    _record_partitions(wh, batch_id, landed, loaded_at)
+    return read, good, bad
+
+
 def load_events(
     events_url: str,
     target: WarehouseTarget,
@@ -159,6 +245,7 @@ def load_events(
     *,
     full: bool = False,
     chunk_rows: int = 200_000,
+    commit_bytes: int = COMMIT_BYTES,
 ) -> BatchResult:
     """Load the event partitions of business day ``day`` (or all history, see module doc).
 
@@ -189,54 +276,49 @@ def load_events(
         missing = [d.isoformat() for d in wanted if d not in available]
         dates = sorted(present)
         files = list_files(fs, present)
+        groups = commit_groups(files, dates, commit_bytes)
 
         rows_read = 0
+        rows_loaded = 0
+        rows_quarantined = 0
         reasons: Counter[str] = Counter()
-        with wh.transaction():
-            loaded_at = next_load_time(wh)
-            _delete_partitions(wh, dates)
-            for chunk in iter_chunks(fs, files, chunk_rows):
-                wh.bulk_insert(EVENTS_TABLE, with_load_columns(chunk.events, batch_id, loaded_at))
-                wh.bulk_insert(
-                    QUARANTINE_TABLE, with_load_columns(chunk.quarantine, batch_id, loaded_at)
-                )
-                rows_read += chunk.rows_read
-                if chunk.quarantine.num_rows:
-                    for item in pc.value_counts(chunk.quarantine["reason"]).to_pylist():
-                        reasons[item["values"]] += item["counts"]
-            checkpoint("load_events.in_transaction")
-            landed = _count_landed(wh, batch_id, dates)
-            loaded = sum(good for good, _ in landed.values())
-            quarantined = sum(bad for _, bad in landed.values())
-            if rows_read != loaded + quarantined:
-                raise LoadIntegrityError(
-                    f"{batch_id}: read {rows_read} lines but the warehouse holds {loaded} events "
-                    f"+ {quarantined} quarantined = {loaded + quarantined}; rolled back"
-                )
-            _record_partitions(wh, batch_id, landed, loaded_at)
-            span = dates or day.received_partitions
-            result = BatchResult(
-                batch_id=batch_id,
-                source=EVENTS_SOURCE,
-                business_date=day.day.isoformat(),
-                rows_read=rows_read,
-                rows_loaded=loaded,
-                rows_quarantined=quarantined,
-                window_start=_midnight(span[0]).isoformat(sep=" "),
-                window_end=_midnight(span[-1] + timedelta(days=1)).isoformat(sep=" "),
-                partitions=[d.isoformat() for d in dates],
-                files=[f.name for f in files],
-                detail={
-                    "mode": mode,
-                    "gap_partitions": [
-                        d.isoformat() for d in dates if d not in day.received_partitions
-                    ]
-                    if mode == "window"
-                    else [],
-                    "missing_partitions": missing,
-                    "quarantine_reasons": dict(reasons.most_common(_MAX_REASONS)),
-                },
-            )
-            result.seconds = time.perf_counter() - t0
-            record_batch(wh, result, started_at)
+        for number, group in enumerate(groups, start=1):
+            members = set(group)
+            with wh.transaction():
+                group_read, good, bad = _load_group(
+                    wh, fs, [f for f in files if f.partition in members], group, batch_id,
+                    chunk_rows, reasons,
+                )  # fmt: skip
+                rows_read += group_read
+                rows_loaded += good
+                rows_quarantined += bad
+                if number == len(groups):
+                    span = dates or day.received_partitions
+                    result = BatchResult(
+                        batch_id=batch_id,
+                        source=EVENTS_SOURCE,
+                        business_date=day.day.isoformat(),
+                        rows_read=rows_read,
+                        rows_loaded=rows_loaded,
+                        rows_quarantined=rows_quarantined,
+                        window_start=_midnight(span[0]).isoformat(sep=" "),
+                        window_end=_midnight(span[-1] + timedelta(days=1)).isoformat(sep=" "),
+                        partitions=[d.isoformat() for d in dates],
+                        files=[f.name for f in files],
+                        detail={
+                            "mode": mode,
+                            "gap_partitions": [
+                                d.isoformat() for d in dates if d not in day.received_partitions
+                            ]
+                            if mode == "window"
+                            else [],
+                            "missing_partitions": missing,
+                            "quarantine_reasons": dict(reasons.most_common(_MAX_REASONS)),
+                            "transactions": len(groups),
+                        },
+                    )
+                    result.seconds = time.perf_counter() - t0
+                    record_batch(wh, result, started_at)
+            if number < len(groups):
+                checkpoint("load_events.between_groups")
     return result

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -10,8 +14,9 @@ import pytest
 from loadtest_sources import D1, events_snapshot, query, write_partition
 
 from userops.config import WarehouseTarget
+from userops.extract.events import EventFile
 from userops.load.batches import LoadIntegrityError
-from userops.load.events import load_events
+from userops.load.events import commit_groups, load_events
 from userops.warehouse import Warehouse
 from userops.windows import BusinessDay
 
@@ -290,3 +295,68 @@ def test_landed_partitions_are_kept_in_meta_and_rebuilt_for_older_warehouses(
         r[0]
         for r in query(any_target, "select partition_date from meta.event_partitions order by 1")
     ] == days
+
+
+def _warehouse_url(target: WarehouseTarget) -> str:
+    return str(target.duckdb_path) if target.is_duckdb else target.describe()
+
+
+def test_history_commits_in_partition_groups_and_a_kill_between_groups_resumes(
+    any_target: WarehouseTarget, tmp_path: Path
+) -> None:
+    """Onboarding holds one group of partitions per transaction (memory follows the group,
+    not the history); killed after the first group committed, the rerun loads the rest as
+    a gap and the warehouse equals a one-transaction load of the same files."""
+    root = tmp_path / "events"
+    days = [date(2026, 2, 20 + i) for i in range(6)]  # 02-20 .. 02-25
+    for i, d in enumerate(days):
+        lines = [event(f"h{i}-{n}", received_at=f"{d}T03:00:00Z") for n in range(3)] + ["oops"]
+        write_partition(root, d, "part-0000.jsonl", lines)
+    last_day = BusinessDay(date(2026, 2, 25))
+
+    script = (
+        "import sys; from datetime import date; from userops.config import WarehouseTarget; "
+        "from userops.load.events import load_events; from userops.windows import BusinessDay; "
+        "load_events(sys.argv[1], WarehouseTarget.parse(sys.argv[2]), "
+        "BusinessDay(date(2026, 2, 25)), commit_bytes=1)"
+    )
+    env = {**os.environ, "USEROPS_FAULT_KILL_AT": "load_events.between_groups"}
+    killed = subprocess.run(
+        [sys.executable, "-c", script, str(root), _warehouse_url(any_target)], env=env
+    )
+    assert killed.returncode == -signal.SIGKILL
+    # the first group (one partition: commit_bytes=1) committed, nothing else did
+    assert query(any_target, "select partition_date from meta.event_partitions") == [(days[0],)]
+    assert query(any_target, "select count(*) from raw.events__events") == [(3,)]
+    assert query(any_target, "select count(*) from meta.load_batches") == [(0,)]
+
+    resumed = load_events(str(root), any_target, last_day, commit_bytes=1)
+    assert resumed.detail["mode"] == "window"
+    assert resumed.detail["gap_partitions"] == [d.isoformat() for d in days[1:4]]
+    assert resumed.detail["transactions"] == 5  # 02-21 .. 02-25, one partition each
+    assert (resumed.rows_read, resumed.rows_loaded, resumed.rows_quarantined) == (20, 15, 5)
+    # each group's rows are newer than every group committed before it (incremental
+    # staging reads rows loaded after the newest it staged)
+    stamps = [r[1] for r in query(
+        any_target, "select partition_date, loaded_at from meta.event_partitions order by 1"
+    )]  # fmt: skip
+    assert len(stamps) == 6 and stamps == sorted(set(stamps))
+    grouped = events_snapshot(any_target, with_batch=False)
+
+    one = load_events(str(root), any_target, last_day, full=True)
+    assert one.detail["transactions"] == 1 and one.rows_read == 24
+    assert events_snapshot(any_target, with_batch=False) == grouped
+    assert len(grouped[0]) == 18 and len(grouped[1]) == 6
+
+
+def test_commit_groups_cut_history_by_source_bytes() -> None:
+    d = [date(2026, 1, i) for i in range(1, 5)]
+    files = [
+        EventFile("a", "a", d[0], 300),
+        EventFile("b", "b", d[1], 300),
+        EventFile("c.jsonl.gz", "c", d[2], 100),  # ~800 bytes of JSON
+        EventFile("e", "e", d[3], 50),
+    ]
+    assert commit_groups(files, d, 700) == [[d[0], d[1]], [d[2]], [d[3]]]
+    assert commit_groups(files, d, 10**9) == [d]
+    assert commit_groups([], [], 10) == [[]]  # a run with nothing to load still records its batch
