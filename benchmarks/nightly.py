@@ -40,10 +40,6 @@ ROOT = Path(__file__).resolve().parents[1]
 END_DATE = date(2025, 6, 30)
 
 
-def _peak_children_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
 def _generate(users: int, days: int, out: Path) -> None:
     if (out / "events").exists() and (out / "crm.sqlite").exists():
         print(f"reusing sources in {out}")
@@ -78,41 +74,60 @@ def _run_day(env: dict[str, str], day: date, work: Path) -> tuple[float, dict[st
     # partial parse the previous run left there
     dbt_target = work / f"dbt-target-{Path(env['USEROPS_WAREHOUSE']).stem}"
     started = time.perf_counter()
-    proc = subprocess.run(
+    returncode, peak_mib, output = _child(
         [sys.executable, "-m", "userops.cli", "run", "--date", day.isoformat()],
-        env={**env, "DBT_TARGET_PATH": str(dbt_target)}, capture_output=True, text=True,
-    )  # fmt: skip
+        {**env, "DBT_TARGET_PATH": str(dbt_target)},
+    )
     seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
-        raise SystemExit(f"userops run --date {day} failed ({proc.returncode})")
-    return seconds, _breakdown(Path(env["AIRFLOW_HOME"]), day, dbt_target)
+    if returncode != 0:
+        sys.stderr.write(output[-8000:])
+        raise SystemExit(f"userops run --date {day} failed ({returncode})")
+    spent = _breakdown(Path(env["AIRFLOW_HOME"]), day)
+    return seconds, {"peak_rss_mib": round(peak_mib), **spent}
 
 
-def _breakdown(airflow_home: Path, day: date, dbt_target: Path) -> dict[str, Any]:
-    """Seconds per task of the day's run (Airflow metadata) and of dbt's node kinds and
-    slowest nodes (``run_results.json`` of the day's last dbt build)."""
+def _child(
+    cmd: list[str], env: dict[str, str], memory_cap_bytes: int | None = None
+) -> tuple[int, float, str]:
+    """Run ``cmd``: (return code, peak RSS of that process tree's largest member in MiB,
+    output). ``wait4`` gives the figure per child, not the maximum of all children.
+    ``memory_cap_bytes`` caps the child's address space (a MemoryError, not the OOM killer)."""
+
+    def cap() -> None:
+        if memory_cap_bytes:
+            resource.setrlimit(resource.RLIMIT_AS, (memory_cap_bytes, memory_cap_bytes))
+
+    with tempfile.TemporaryFile() as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=cap)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        return proc.returncode, usage.ru_maxrss / 1024, out.read().decode(errors="replace")
+
+
+def _breakdown(airflow_home: Path, day: date) -> dict[str, Any]:
+    """Seconds per task of the day's run and, from the ``dbt_build`` step's summary
+    (its XCom), dbt's elapsed time and slowest nodes."""
     import sqlite3
 
+    pattern = f"%{day.isoformat()}T%"
     with contextlib.closing(sqlite3.connect(airflow_home / "airflow.db")) as db:
         rows = db.execute(
-            "select task_id, duration from task_instance where run_id like ?",
-            [f"%{day.isoformat()}T%"],
+            "select task_id, duration from task_instance where run_id like ?", [pattern]
+        ).fetchall()
+        xcom = db.execute(
+            "select value from xcom where task_id = 'dbt_build' and key = 'return_value' "
+            "and run_id like ?",
+            [pattern],
         ).fetchall()
     out: dict[str, Any] = {"tasks_s": {task: round(d or 0.0, 1) for task, d in rows}}
-    results_file = dbt_target / "run_results.json"
-    if results_file.exists():
-        results = json.loads(results_file.read_text())
-        by_kind: dict[str, float] = {}
-        for r in results["results"]:
-            kind = r["unique_id"].split(".")[0]
-            by_kind[kind] = by_kind.get(kind, 0.0) + r["execution_time"]
-        slowest = sorted(results["results"], key=lambda r: -r["execution_time"])[:5]
-        out["dbt"] = {
-            "elapsed_s": round(results["elapsed_time"], 1),
-            "node_seconds_by_kind": {k: round(v, 1) for k, v in sorted(by_kind.items())},
-            "slowest": {r["unique_id"].split(".")[2]: round(r["execution_time"], 2)
-                        for r in slowest},
+    if xcom:
+        summary = json.loads(xcom[0][0])
+        summary = json.loads(summary) if isinstance(summary, str) else summary
+        out["dbt_build"] = {
+            "elapsed_s": summary.get("elapsed_s"),
+            "slowest": {uid.split(".")[2]: t
+                        for uid, t in summary.get("slowest_nodes", {}).items()},
         }  # fmt: skip
     return out
 
@@ -204,7 +219,28 @@ def _pandas_recompute(events: Path, as_of: date) -> tuple[int, float]:
     return len(df), time.perf_counter() - started
 
 
+def _pandas_in_child(events: Path, as_of: date, memory_gib: float) -> dict[str, Any]:
+    """The pandas recompute in its own process, its address space capped at ``memory_gib``:
+    {rows, s, peak_rss_mib}, or {failed, peak_rss_mib} when it does not fit."""
+    code, peak_mib, output = _child(
+        [sys.executable, __file__, "--pandas-recompute", str(events), as_of.isoformat()],
+        {**os.environ, "PYTHONPATH": str(ROOT / "plugins")},
+        int(memory_gib * 2**30),
+    )
+    if code != 0:
+        reason = "MemoryError" if "MemoryError" in output else f"exit {code}"
+        return {"failed": f"{reason} (address space capped at {memory_gib:g} GiB)",
+                "peak_rss_mib": round(peak_mib)}  # fmt: skip
+    figures = json.loads(output.strip().splitlines()[-1])
+    return {**figures, "peak_rss_mib": round(peak_mib)}
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--pandas-recompute"]:  # the child of _pandas_in_child
+        rows, seconds = _pandas_recompute(Path(argv[1]), date.fromisoformat(argv[2]))
+        print(json.dumps({"rows": rows, "s": round(seconds, 1)}))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--days", type=int, default=90)
@@ -214,6 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--last-night-only", action="store_true",
                         help="skip the day-30 deployment (one onboarding less at large sizes; "
                         "no day-90/day-30 ratio)")  # fmt: skip
+    parser.add_argument("--pandas-memory-gib", type=float, default=16.0,
+                        help="address-space cap of the pandas recompute (default 16)")  # fmt: skip
     args = parser.parse_args(argv)
     if args.days < 31:
         parser.error("--days must be at least 31 (nights at day 30 and at the last day)")
@@ -258,9 +296,9 @@ def main(argv: list[str] | None = None) -> int:
         rows, seconds = _duckdb_raw_read(sources / "events")
         figures["duckdb_read_json"] = {"rows": rows, "s": round(seconds, 1),
                                        "rows_per_s": round(rows / seconds)}  # fmt: skip
-        rows, seconds = _pandas_recompute(sources / "events", last)
-        figures["pandas_full_recompute"] = {"rows": rows, "s": round(seconds, 1)}
-        figures["peak_rss_mib_children"] = round(_peak_children_mib())
+        figures["pandas_full_recompute"] = _pandas_in_child(
+            sources / "events", last, args.pandas_memory_gib
+        )
         late, early = figures[f"day{args.days}"], figures.get("day30")
         figures["ratios"] = (
             {}
@@ -279,10 +317,11 @@ def main(argv: list[str] | None = None) -> int:
             "load_over_duckdb_read_json": round(
                 late["onboarding_load_rows_per_s"] / figures["duckdb_read_json"]["rows_per_s"], 2
             ),
-            "night_last_over_pandas": round(
-                late["night_s"] / figures["pandas_full_recompute"]["s"], 2
-            ),
         }
+        if "s" in figures["pandas_full_recompute"]:
+            figures["ratios"]["night_last_over_pandas"] = round(
+                late["night_s"] / figures["pandas_full_recompute"]["s"], 2
+            )
         if "bare_copy_rows_per_s" in figures:
             figures["ratios"]["load_over_bare_copy"] = round(
                 late["onboarding_load_rows_per_s"] / figures["bare_copy_rows_per_s"], 2

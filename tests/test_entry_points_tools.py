@@ -69,7 +69,13 @@ def test_make_bench_small_prints_every_figure(tmp_path):
     figures, _ = json.JSONDecoder().raw_decode(out[out.index("{\n", out.index("== nights:")) :])
     assert figures["day30"]["night_s"] > 0 and figures["day31"]["night_s"] > 0
     assert figures["pandas_full_recompute"]["rows"] > 0
-    assert set(figures["ratios"]) >= {"night_last_over_night30", "load_over_duckdb_read_json"}
+    assert figures["pandas_full_recompute"]["peak_rss_mib"] > 0  # its own process
+    night = figures["day31"]["night_breakdown"]
+    assert night["peak_rss_mib"] > 0  # per run, not the max of all children
+    assert night["dbt_build"]["elapsed_s"] > 0 and len(night["dbt_build"]["slowest"]) == 10
+    assert set(figures["ratios"]) >= {
+        "night_last_over_night30", "load_over_duckdb_read_json", "night_last_over_pandas",
+    }  # fmt: skip
     value, _ = json.JSONDecoder().raw_decode(out[out.index("{\n", out.index("== value model:")) :])
     assert value["holdout"]["customers"] > 20000 and value["holdout"]["correlation"] > 0.3
     assert value["fit"]["customers"] == 5000 and value["fit"]["fit_seconds"] > 0

@@ -302,6 +302,13 @@ def test_runner_env_vars_and_errors(harness: Path, duckdb_target: WarehouseTarge
         stale = os.environ.pop("USEROPS_DBT_AS_OF_DATE")
     assert stale == "1998-01-01"  # restored after the run
     assert summary.success and summary.count("success") == 3
+    reported = json.loads(json.dumps(summary.to_dict()))  # the dbt step's XCom
+    slowest = list(reported["slowest_nodes"].items())
+    assert {uid.split(".")[-1] for uid, _ in slowest} == {
+        "spine_leap", "as_of_probe", "memory_probe",
+    }  # fmt: skip
+    assert [t for _, t in slowest] == sorted((t for _, t in slowest), reverse=True)
+    assert reported["elapsed_s"] >= slowest[0][1] > 0
     assert os.environ.get("USEROPS_DUCKDB_PATH") == before
     assert not any(f"USEROPS_DBT_{n.upper()}" in os.environ for n in RUN_VARS)
     run_results = json.loads((tmp_path / "target" / "run_results.json").read_text())

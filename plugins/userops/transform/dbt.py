@@ -63,6 +63,8 @@ _INVOCATION_LOCK = threading.Lock()
 #: ``USEROPS_DBT_<NAME>`` and the project reads them only when a node runs (macro
 #: ``run_var``, ADR 0007); ``--vars`` then stay the same night after night.
 RUN_VARS = ("as_of_date", "as_of_end_utc", "data_test_since")
+#: Nodes listed, slowest first, in a dbt step's summary (its XCom).
+SLOWEST_NODES = 10
 
 
 def run_var_env(vars: Mapping[str, Any] | None) -> dict[str, str]:
@@ -116,11 +118,15 @@ class DbtRunSummary:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable summary (the dbt task's XCom)."""
+        slowest = sorted(self.nodes, key=lambda n: -n.execution_time)[:SLOWEST_NODES]
         return {
             "args": list(self.args),
             "success": self.success,
             "status_counts": self.status_counts(),
             "failed_nodes": [n.unique_id for n in self.failed_nodes],
+            "elapsed_s": round(float(getattr(self.result, "elapsed_time", 0.0) or 0.0), 1),
+            # where a slow night went, without opening run_results.json
+            "slowest_nodes": {n.unique_id: round(n.execution_time, 2) for n in slowest},
         }
 
 
