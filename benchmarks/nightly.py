@@ -228,9 +228,9 @@ def _pandas_in_child(events: Path, as_of: date, memory_gib: float) -> dict[str, 
         int(memory_gib * 2**30),
     )
     if code != 0:
-        reason = "MemoryError" if "MemoryError" in output else f"exit {code}"
-        return {"failed": f"{reason} (address space capped at {memory_gib:g} GiB)",
-                "peak_rss_mib": round(peak_mib)}  # fmt: skip
+        last = (output.strip().splitlines() or [""])[-1][:300]
+        return {"failed": f"exit {code} with the address space capped at {memory_gib:g} GiB: "
+                f"{last}", "peak_rss_mib": round(peak_mib)}  # fmt: skip
     figures = json.loads(output.strip().splitlines()[-1])
     return {**figures, "peak_rss_mib": round(peak_mib)}
 

@@ -13,9 +13,10 @@
 }}
 
 {#- Incremental (ADR 0007): a run stages only raw rows loaded after the newest row
-    staged so far (`_loaded_at`; the loader keeps it increasing), merged by event_id
+    staged so far (`_loaded_at`; the loader keeps it increasing), ranked by event_id
     with the copy already stored, so the earliest received delivery wins whatever
-    order partitions were loaded in. Staging holds every event loaded; "as known at
+    order partitions were loaded in: a new copy that wins replaces the stored one
+    (delete+insert by event_id), one that loses is dropped. Staging holds every event loaded; "as known at
     the end of D" (received before the end of D) is applied by the models that read
     it. A source line deleted after it landed leaves staging only on a full refresh
     (`make rebuild`). -#}
@@ -100,13 +101,18 @@ new_rows as (
 
 candidates as (
 
-    select * from new_rows
+    select
+        *,
+        true as is_new
+    from new_rows
     {% if is_incremental() %}
         union all
-        select event_id, user_id, event_type, occurred_at,
-            occurred_date, received_at, received_date, platform, properties, page_path,
-            search_query, listing_id, feature_name, order_id, order_amount_cny, order_currency,
-            _partition_date, _source_file, _line_number, _loaded_at
+        -- the stored copies of the same ids take part in the ranking by their keys
+        -- only (a narrow scan of the history); a stored copy that wins is left in
+        -- place, as no output row carries its event_id
+        select event_id, null, null, null, null, received_at, null, null, null, null,
+            null, null, null, null, null, null, null, _source_file, _line_number, _loaded_at,
+            false as is_new
         from {{ this }}
         where event_id in (select n.event_id from new_rows as n)
     {% endif %}
@@ -148,4 +154,4 @@ select
     _line_number,
     _loaded_at
 from first_delivery
-where delivery_rank = 1
+where delivery_rank = 1 and is_new
