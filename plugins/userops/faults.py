@@ -7,6 +7,8 @@ lookup. The points:
 
 - ``load_crm.in_transaction`` / ``load_events.in_transaction``: rows inserted,
   nothing committed;
+- ``load_events.between_groups``: an event load of several partition groups
+  (onboarding) committed its first group, not the others;
 - ``dbt.after:<model>``: inside ``dbt build``, right after ``<model>`` was built;
 - ``publish.files_written``: the first rep's files are on disk, nothing logged;
 - ``publish.after_first_send``: the first rep's e-mail is sent and logged, the
