@@ -38,6 +38,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 END_DATE = date(2025, 6, 30)
+#: The local PostgreSQL server the benchmark creates (and drops) its warehouses on.
+_PG_ADMIN = "host=127.0.0.1 user=postgres dbname=postgres"
 
 
 def _generate(users: int, days: int, out: Path) -> None:
@@ -62,10 +64,18 @@ def _warehouse_env(kind: str, work: Path, name: str) -> dict[str, str]:
     import psycopg
 
     db = f"userops_bench_{name}"
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as c:
+    with psycopg.connect(_PG_ADMIN, autocommit=True) as c:
         c.execute(f'drop database if exists "{db}"')
         c.execute(f'create database "{db}"')
     return {"USEROPS_WAREHOUSE": f"postgresql://postgres@127.0.0.1:5432/{db}"}
+
+
+def _drop_databases(names: list[str]) -> None:
+    import psycopg
+
+    with psycopg.connect(_PG_ADMIN, autocommit=True) as c:
+        for db in names:
+            c.execute(f'drop database if exists "{db}"')
 
 
 def _run_day(env: dict[str, str], day: date, work: Path) -> tuple[float, dict[str, Any]]:
@@ -273,8 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         "USEROPS_START_DATE": (first - timedelta(days=400)).isoformat(),
     }
     figures: dict[str, Any] = {"users": args.users, "days": args.days, "warehouse": args.warehouse}
+    nights = [("day30", day30), (f"day{args.days}", last)]
     try:
-        nights = [("day30", day30), (f"day{args.days}", last)]
         for name, night in nights[1:] if args.last_night_only else nights:
             env = {**base, **_warehouse_env(args.warehouse, work, name),
                    "USEROPS_OUTPUT_DIR": str(work / f"out-{name}")}  # fmt: skip
@@ -330,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+            if args.warehouse == "postgres":
+                _drop_databases([f"userops_bench_{name}" for name, _ in nights])
     return 0
 
 
