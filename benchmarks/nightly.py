@@ -64,8 +64,8 @@ def _warehouse_env(kind: str, work: Path, name: str) -> dict[str, str]:
     import psycopg
 
     db = f"userops_bench_{name}"
+    _drop_databases([db])
     with psycopg.connect(_PG_ADMIN, autocommit=True) as c:
-        c.execute(f'drop database if exists "{db}"')
         c.execute(f'create database "{db}"')
     return {"USEROPS_WAREHOUSE": f"postgresql://postgres@127.0.0.1:5432/{db}"}
 

@@ -167,8 +167,14 @@ def _count_landed(
     return {d: (good, bad) for d, (good, bad) in counts.items()}
 
 
-def _midnight(d: date) -> datetime:
-    return datetime(d.year, d.month, d.day)
+def _window(span: Sequence[date]) -> dict[str, str]:
+    """``window_start`` / ``window_end`` of a batch: midnight of its first partition to
+    midnight after its last."""
+    start, end = span[0], span[-1] + timedelta(days=1)
+    return {
+        "window_start": datetime(start.year, start.month, start.day).isoformat(sep=" "),
+        "window_end": datetime(end.year, end.month, end.day).isoformat(sep=" "),
+    }
 
 
 def commit_groups(
@@ -278,45 +284,37 @@ def load_events(
         files = list_files(fs, present)
         groups = commit_groups(files, dates, commit_bytes)
 
-        rows_read = 0
-        rows_loaded = 0
-        rows_quarantined = 0
+        totals = [0, 0, 0]  # lines read, events loaded, lines quarantined
         reasons: Counter[str] = Counter()
         for number, group in enumerate(groups, start=1):
             members = set(group)
             with wh.transaction():
-                group_read, good, bad = _load_group(
+                counts = _load_group(
                     wh, fs, [f for f in files if f.partition in members], group, batch_id,
                     chunk_rows, reasons,
                 )  # fmt: skip
-                rows_read += group_read
-                rows_loaded += good
-                rows_quarantined += bad
-                if number == len(groups):
-                    span = dates or day.received_partitions
+                totals = [a + b for a, b in zip(totals, counts, strict=True)]
+                if number == len(groups):  # the batch commits with its last group
                     result = BatchResult(
                         batch_id=batch_id,
                         source=EVENTS_SOURCE,
                         business_date=day.day.isoformat(),
-                        rows_read=rows_read,
-                        rows_loaded=rows_loaded,
-                        rows_quarantined=rows_quarantined,
-                        window_start=_midnight(span[0]).isoformat(sep=" "),
-                        window_end=_midnight(span[-1] + timedelta(days=1)).isoformat(sep=" "),
+                        rows_read=totals[0],
+                        rows_loaded=totals[1],
+                        rows_quarantined=totals[2],
+                        **_window(dates or day.received_partitions),
                         partitions=[d.isoformat() for d in dates],
                         files=[f.name for f in files],
                         detail={
                             "mode": mode,
-                            "gap_partitions": [
-                                d.isoformat() for d in dates if d not in day.received_partitions
-                            ]
-                            if mode == "window"
-                            else [],
+                            "gap_partitions": [d.isoformat() for d in dates
+                                               if d not in day.received_partitions]
+                            if mode == "window" else [],
                             "missing_partitions": missing,
                             "quarantine_reasons": dict(reasons.most_common(_MAX_REASONS)),
                             "transactions": len(groups),
                         },
-                    )
+                    )  # fmt: skip
                     result.seconds = time.perf_counter() - t0
                     record_batch(wh, result, started_at)
             if number < len(groups):
