@@ -39,7 +39,7 @@ $(BIN)/uv:
 	$(PY) -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
 
 $(VENV)/.installed: requirements-dev.lock pyproject.toml | $(BIN)/uv
-	$(BIN)/uv pip sync -q --python $(PY) requirements-dev.lock
+	$(BIN)/uv pip sync -q --compile-bytecode --python $(PY) requirements-dev.lock
 	$(BIN)/uv pip install -q --python $(PY) --no-deps -e .
 	@touch $@
 

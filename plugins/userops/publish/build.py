@@ -186,7 +186,17 @@ class BuildResult:
 # -- normalisation ---------------------------------------------------------------------
 def _ids(s: pd.Series) -> pd.Series:
     """Ids as text (``None`` when missing), whatever the warehouse handed back."""
-    return s.map(lambda v: None if pd.isna(v) else str(v).strip() or None).astype(object)
+    texts = (
+        pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty")
+        if s.dtype == object
+        else pd.api.types.is_string_dtype(s.dtype)
+    )
+    if not texts:  # numbers and mixed values: one by one, as ``str(v)``
+        return s.map(lambda v: None if pd.isna(v) else str(v).strip() or None).astype(object)
+    stripped = s.str.strip()
+    out = stripped.astype(object).to_numpy(copy=True)
+    out[(stripped.isna() | (stripped == "")).to_numpy(dtype=bool)] = None
+    return pd.Series(out, index=s.index, dtype=object)
 
 
 def _days(s: pd.Series) -> pd.Series:
@@ -199,6 +209,8 @@ def _days(s: pd.Series) -> pd.Series:
 
 def _flag(s: pd.Series) -> pd.Series:
     """Booleans with missing -> False (``is_deleted`` null means not deleted)."""
+    if pd.api.types.is_bool_dtype(s.dtype):  # numpy or nullable booleans
+        return s.fillna(False).astype(bool)
     return s.map(lambda v: False if pd.isna(v) else bool(v)).astype(bool)
 
 
@@ -431,14 +443,19 @@ def collapse_items(items: pd.DataFrame, prep: _Prepared, params: PublishParams) 
         na_position="last",
     )
     items = items.drop_duplicates(["lead_id", "reason_code"])
-    reasons = items.groupby("lead_id", sort=True)["reason_zh"].agg("；".join)
     top = items.drop_duplicates("lead_id").set_index("lead_id")
+    # most leads have one reason: join only the others' (a Python call per group)
+    several = items[items.duplicated("lead_id", keep=False)]
+    reasons = top["reason_zh"].copy()
+    if len(several):
+        joined = several.groupby("lead_id", sort=True)["reason_zh"].agg("；".join)
+        reasons.loc[joined.index] = joined
     out = pd.DataFrame(
         {
             "lead_id": top.index,
             "suggested_action": top["action"].to_numpy(),
             "reason_code": top["reason_code"].to_numpy(),
-            "reason_zh": reasons.reindex(top.index).to_numpy(),
+            "reason_zh": reasons.to_numpy(),
             "lead_tier": tiers.reindex(top.index).to_numpy(),
             "trigger_user_id": top["user_id"].to_numpy(),
         }
@@ -486,6 +503,14 @@ class _RepState:
         return None
 
 
+def _owner_of(owners: pd.Series, lead_ids: pd.Series) -> pd.Series:
+    """Each lead's owning rep id as text (None when it has none)."""
+    found = owners.reindex(lead_ids.to_numpy())
+    return pd.Series(
+        [None if v is None or pd.isna(v) else str(v) for v in found.tolist()], dtype=object
+    )
+
+
 def assign_items(
     collapsed: pd.DataFrame, owners: pd.Series, reps: pd.DataFrame, params: PublishParams
 ) -> tuple[pd.DataFrame, dict[str, int], int]:
@@ -512,9 +537,18 @@ def assign_items(
         ["priority_score", "_value", "lead_id"], ascending=[False, False, True], kind="stable"
     )
     chosen: list[tuple[str, str, str, str]] = []
-    for lead_id, tier, action in zip(
-        order["lead_id"], order["lead_tier"], order["suggested_action"], strict=True
+    room_left = sum(max(int(r), 0) for r in state.room.values())
+    for position, (lead_id, tier, action) in enumerate(
+        zip(order["lead_id"], order["lead_tier"], order["suggested_action"], strict=True)
     ):
+        if room_left <= 0:  # everyone is full: the rest is backlog, counted in bulk
+            rest = _owner_of(owners, order["lead_id"].iloc[position:])
+            for owner, count in rest.value_counts(dropna=False).items():
+                if owner in backlog:
+                    backlog[owner] += int(count)
+                else:
+                    unassigned += int(count)
+            break
         owner = owners.get(lead_id)
         owner = None if owner is None or pd.isna(owner) else str(owner)
         reason = _handover_reason(owner, tier, action, state, params)
@@ -526,6 +560,7 @@ def assign_items(
                 unassigned += 1
             continue
         state.room[pick] -= 1
+        room_left -= 1
         if pick == owner:
             reason = "owner"
         chosen.append((lead_id, pick, "owner" if pick == owner else "reassigned", reason))

@@ -169,7 +169,11 @@ def normalise_frame(df: pd.DataFrame) -> pd.DataFrame:
     for col in out.columns:
         series = out[col]
         if isinstance(series.dtype, pd.DatetimeTZDtype):
-            out[col] = series.dt.tz_convert("UTC").dt.tz_localize(None)
+            series = out[col] = series.dt.tz_convert("UTC").dt.tz_localize(None)
+        if pd.api.types.is_datetime64_dtype(series.dtype) or pd.api.types.is_integer_dtype(
+            series.dtype
+        ):
+            out[col] = _vectorisable(series)
             continue
         if series.dtype != object:
             continue
@@ -182,12 +186,32 @@ def normalise_frame(df: pd.DataFrame) -> pd.DataFrame:
             converted = pd.to_datetime(series, utc=aware)
             if isinstance(converted.dtype, pd.DatetimeTZDtype):
                 converted = converted.dt.tz_convert("UTC").dt.tz_localize(None)
-            out[col] = converted
+            out[col] = _vectorisable(converted)
+        elif isinstance(first, int) and not isinstance(first, bool):
+            out[col] = pd.to_numeric(series)
         elif isinstance(first, Decimal):
             out[col] = pd.to_numeric(series.map(lambda v: None if v is None else float(v)))
         elif isinstance(first, dict | list):
             out[col] = series.map(lambda v: None if v is None else json.dumps(v))
     return out
+
+
+def _vectorisable(series: pd.Series) -> pd.Series:
+    """Dates as ``datetime64[ns]`` and integers as ``int64`` (``float64`` when nullable).
+
+    GX compares a column in bulk only when its dtype is ``datetime64[ns]``, ``int64`` or
+    ``float64``; any other (DuckDB's ``datetime64[us]``, ``int32``, pandas' nullable
+    ``Int32``) goes through a Python call per value, which cost most of a 1M-user gate.
+    A date outside the ``ns`` range (years 1678-2261) keeps its unit: slower, still exact.
+    """
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return series.astype("float64" if series.isna().any() else "int64")
+    if series.dtype == "datetime64[ns]":
+        return series
+    try:
+        return series.astype("datetime64[ns]")
+    except (OverflowError, ValueError):  # out of the ns range: keep the exact dates
+        return series
 
 
 def fetch_dataset(wh: Warehouse, name: str, day: BusinessDay) -> pd.DataFrame | None:
