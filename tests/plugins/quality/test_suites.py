@@ -238,6 +238,36 @@ def test_normalise_frame_gives_both_warehouses_the_same_dtypes():
     assert out["j"][0] == '{"a": 1}'
 
 
+def test_normalise_frame_lets_gx_compare_duckdb_frames_in_bulk(runner):
+    # What DuckDB hands back: microsecond dates, int32 and nullable Int32 columns.
+    good = good_frames()["marts.users"]
+    duck = good.assign(
+        as_of_date=pd.to_datetime(good["as_of_date"]).astype("datetime64[us]"),
+        tenure_days=good["tenure_days"].astype("int32"),
+        company_size=pd.array([None, *good["company_size"][1:]], dtype="Int32"),
+    )
+    out = normalise_frame(duck)
+    assert out["as_of_date"].dtype == "datetime64[ns]"  # GX's bulk path for dates
+    assert out["tenure_days"].dtype == "int64" and out["company_size"].dtype == "float64"
+    assert out["company_size"].isna().sum() == 1
+    assert failures(runner, "marts.users", duck) == set()
+    reps = good_frames()["marts.rep_performance"]
+    capacity = reps["daily_capacity"].astype("Int32")
+    assert failures(runner, "marts.rep_performance", reps.assign(daily_capacity=capacity)) == set()
+    assert failures(
+        runner, "marts.rep_performance", reps.assign(daily_capacity=capacity - 10**6)
+    ) == {("expect_column_values_to_be_between", "daily_capacity", CRIT)}
+    # A date past the ns range (year 2262) keeps its unit and is still checked.
+    far = duck["as_of_date"].copy()
+    far.iloc[0] = pd.Timestamp("2999-01-01")
+    assert str(normalise_frame(duck.assign(as_of_date=far))["as_of_date"].dtype) == (
+        "datetime64[us]"
+    )
+    assert failures(runner, "marts.users", duck.assign(as_of_date=far)) == {
+        ("expect_column_values_to_be_between", "as_of_date", CRIT)
+    }
+
+
 def test_describe_observed():
     assert describe_observed({"observed_value": 7}) == "7"
     assert (
