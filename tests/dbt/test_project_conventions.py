@@ -186,3 +186,20 @@ def test_publish_and_gate_thresholds_are_all_declared():
         sorted(declared["outreach_tier_weights"].items())
     )
     assert load_thresholds().max_quarantine_rate == declared["quality_max_quarantine_rate"]
+
+
+def test_day_keyed_models_carry_the_postgres_upkeep(manifest):
+    """Every incremental model keyed by business date indexes the date and refreshes
+    statistics on PostgreSQL (macros/postgres_upkeep.sql, ADR 0007): without them a
+    night's delete, reads and tests scan every stored date."""
+    keyed, missing = [], []
+    for node in _models(manifest):
+        config = node["config"]
+        if config.get("materialized") != "incremental" or config.get("unique_key") != "as_of_date":
+            continue
+        keyed.append(node["name"])
+        hooks = " ".join(hook["sql"] for hook in config.get("post-hook", []))
+        if "pg_day_index('as_of_date')" not in hooks or "pg_analyze()" not in hooks:
+            missing.append(node["name"])
+    assert {"users_history", "user_lifecycle_daily", "int_users__purchase_summary"} <= set(keyed)
+    assert missing == []

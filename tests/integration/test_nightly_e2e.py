@@ -144,6 +144,40 @@ def test_first_run_succeeds_and_reconciles(world, reference):
     assert quarantined == bad_lines > 0
 
 
+#: Tables keyed by business date: a night deletes, reads and tests one date of each.
+DAY_KEYED = {
+    "marts": ("users_history", "user_tags_history", "lead_scores_history", "user_rfm_history",
+              "user_activity_history", "rep_performance_history", "outreach_candidates_history",
+              "outreach_triggers_history", "segment_personas_history", "lead_need_themes_history",
+              "need_theme_segments_history", "user_lifecycle_daily"),
+    "intermediate": ("int_leads__survivors_daily", "int_users__purchase_summary"),
+}  # fmt: skip
+
+
+def test_day_keyed_tables_are_indexed_and_analysed_on_postgres_only(world):
+    """ADR 0007: PostgreSQL finds a night's date by index and plans with statistics
+    that include it; DuckDB prunes by zone maps and gets no index to maintain."""
+    tables = [(schema, t) for schema, names in DAY_KEYED.items() for t in names]
+    with Warehouse(world["target"]) as wh:
+        if world["target"].is_duckdb:
+            rows = wh.fetchall("select schema_name, table_name from duckdb_indexes()")
+            assert not set(rows) & set(tables)
+            return
+        indexed = set(
+            wh.fetchall(
+                "select schemaname, tablename from pg_indexes where indexdef like '%(as_of_date)'"
+            )
+        )
+        analysed = set(
+            wh.fetchall(
+                "select schemaname, relname from pg_stat_user_tables "
+                "where coalesce(last_analyze, last_autoanalyze) is not null"
+            )
+        )
+    assert [t for t in tables if t not in indexed] == []
+    assert [t for t in tables if t not in analysed] == []
+
+
 def test_the_night_predicted_value_and_churn_for_every_paying_user(world):
     """predict_value ran after dbt: one marts.user_value row per user of dbt's purchase
     summary of DAY, exactly what the model gives for that snapshot."""

@@ -4,6 +4,7 @@
     unique_key='as_of_date',
     on_schema_change='append_new_columns',
     full_refresh=false,
+    post_hook=["{{ pg_day_index('as_of_date') }}", "{{ pg_analyze() }}"],
 ) }}
 
 {#- Which surviving lead (company) each followed-up lead counts on, as of D, one

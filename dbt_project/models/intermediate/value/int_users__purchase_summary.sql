@@ -4,6 +4,7 @@
     unique_key='as_of_date',
     on_schema_change='append_new_columns',
     full_refresh=false,
+    post_hook=["{{ pg_day_index('as_of_date') }}", "{{ pg_analyze() }}"],
 ) }}
 
 {#- What the value model (userops.predict.value, BG/NBD + Gamma-Gamma) reads, one

@@ -29,6 +29,7 @@ user_days as (
     from {{ ref('int_users__daily_activity') }}
     where
         is_active
+        and user_id is not null
         and activity_date <= {{ as_of_date() }}
 
 ),
@@ -81,53 +82,69 @@ calendar as (
 
 ),
 
-trailing_activity as (
+user_windows as (
 
-    -- the 30 days up to d (29 for rolling MAU, 30 for the calendar month of a 31st),
-    -- as known at the row's knowledge date
+    -- each user's latest active day in the 31 days up to d (30 back: the calendar
+    -- month of a 31st), as known at the row's knowledge date. An equi-join on
+    -- d - days_back: a hash join on every engine, where a range join made
+    -- PostgreSQL compare every calendar day with every user day.
     select
         calendar.activity_date,
-        calendar.knowledge_date,
-        calendar.week_start_date,
-        calendar.month_start_date,
         user_days.user_id,
-        user_days.activity_date as active_date
+        max(user_days.activity_date) as last_active_date
     from calendar
-    left join user_days
+    cross join generate_series(0, 30) as window_days (days_back)
+    inner join user_days
         on
-            calendar.activity_date >= user_days.activity_date
-            and {{ marts_activity_add_days('calendar.activity_date', -30) }}
-            <= user_days.activity_date
+            user_days.activity_date
+            = {{ marts_activity_add_days('calendar.activity_date', '-window_days.days_back') }}
             and calendar.knowledge_date >= user_days.active_known_date
+    group by calendar.activity_date, user_days.user_id
 
 ),
 
 counts as (
 
+    -- "active on some day >= t" is "latest active day >= t": plain counts, no
+    -- count(distinct) per window
     select
-        activity_date,
-        knowledge_date,
-        week_start_date,
-        month_start_date,
-        count(distinct case when active_date = activity_date then user_id end) as dau,
+        calendar.activity_date,
+        calendar.knowledge_date,
+        calendar.week_start_date,
+        calendar.month_start_date,
         count(
-            distinct case
-                when active_date >= {{ marts_activity_add_days('activity_date', -6) }}
-                    then user_id
+            case when user_windows.last_active_date = calendar.activity_date then 1 end
+        ) as dau,
+        count(
+            case
+                when
+                    user_windows.last_active_date
+                    >= {{ marts_activity_add_days('calendar.activity_date', -6) }}
+                    then 1
             end
         ) as wau,
         count(
-            distinct case
-                when active_date >= {{ marts_activity_add_days('activity_date', -29) }}
-                    then user_id
+            case
+                when
+                    user_windows.last_active_date
+                    >= {{ marts_activity_add_days('calendar.activity_date', -29) }}
+                    then 1
             end
         ) as mau,
-        count(distinct case when active_date >= week_start_date then user_id end)
-            as wau_calendar_week,
-        count(distinct case when active_date >= month_start_date then user_id end)
-            as mau_calendar_month
-    from trailing_activity
-    group by activity_date, knowledge_date, week_start_date, month_start_date
+        count(
+            case when user_windows.last_active_date >= calendar.week_start_date then 1 end
+        ) as wau_calendar_week,
+        count(
+            case when user_windows.last_active_date >= calendar.month_start_date then 1 end
+        ) as mau_calendar_month
+    from calendar
+    left join user_windows
+        on calendar.activity_date = user_windows.activity_date
+    group by
+        calendar.activity_date,
+        calendar.knowledge_date,
+        calendar.week_start_date,
+        calendar.month_start_date
 
 ),
 

@@ -22,6 +22,7 @@
     unique_key='as_of_date',
     on_schema_change='fail',
     full_refresh=false,
+    post_hook=["{{ pg_day_index('as_of_date') }}", "{{ pg_analyze() }}"],
 ) }}
 
 {%- set window_days = var('lifecycle_active_window_days') | int %}

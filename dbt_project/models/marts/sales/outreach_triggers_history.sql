@@ -14,6 +14,9 @@
     lead_id is the company to call: the users mart's lead when it is a candidate, else
     the lowest candidate lead of the user; null when the user has none. -#}
 
+{#- PostgreSQL: hash joins only (macros/postgres_upkeep.sql) -#}
+{{ config(pre_hook="{{ pg_hash_joins_only() }}") }}
+
 {%- set as_of = marts_value_as_of_date() -%}
 {%- set window_days = var('trigger_window_days') | int -%}
 {%- set min_days = var('onboarding_min_days') | int -%}
