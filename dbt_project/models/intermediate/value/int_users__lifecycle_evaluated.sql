@@ -78,29 +78,61 @@ user_days as (
 
 ),
 
+activity_by_user as (
+
+    -- one pass over the facts for both evaluated days (D and D-1), per user
+    select
+        user_id,
+        max(case when is_active then activity_date end) as last_active_d,
+        max(
+            case
+                when is_active and activity_date <= {{ marts_value_as_of_date(-1) }}
+                    then activity_date
+            end
+        ) as last_active_d1,
+        sum(
+            case
+                when
+                    is_active
+                    and activity_date > {{ marts_value_as_of_date(-window_days) }}
+                    then 1
+                else 0
+            end
+        ) as active_days_d,
+        sum(
+            case
+                when
+                    is_active
+                    and activity_date <= {{ marts_value_as_of_date(-1) }}
+                    and activity_date > {{ marts_value_as_of_date(-1 - window_days) }}
+                    then 1
+                else 0
+            end
+        ) as active_days_d1
+    from daily_activity
+    group by user_id
+
+),
+
 activity_as_of as (
 
     select
         user_days.user_id,
         user_days.evaluated_date,
-        max(case when daily_activity.is_active then daily_activity.activity_date end)
-            as last_active_date,
-        cast(sum(
+        cast(coalesce(
             case
-                when
-                    daily_activity.is_active
-                    and daily_activity.activity_date
-                    > {{ marts_value_add_days('user_days.evaluated_date', -window_days) }}
-                    then 1
-                else 0
-            end
-        ) as integer) as active_days_30d
+                when user_days.days_before_as_of = 0 then activity_by_user.active_days_d
+                else activity_by_user.active_days_d1
+            end,
+            0
+        ) as integer) as active_days_30d,
+        case
+            when user_days.days_before_as_of = 0 then activity_by_user.last_active_d
+            else activity_by_user.last_active_d1
+        end as last_active_date
     from user_days
-    left join daily_activity
-        on
-            user_days.user_id = daily_activity.user_id
-            and user_days.evaluated_date >= daily_activity.activity_date
-    group by user_days.user_id, user_days.evaluated_date
+    left join activity_by_user
+        on user_days.user_id = activity_by_user.user_id
 
 ),
 

@@ -44,107 +44,11 @@ facts as (
 
 ),
 
-deltas as (
-
-    -- any event: the user is known from then on (first day seen)
-    select
-        user_id,
-        greatest(activity_date, known_date) as delta_date,
-        activity_date as first_seen,
-        cast(null as date) as first_active,
-        cast(null as date) as signup_event,
-        cast(null as date) as last_active_d,
-        cast(null as date) as last_active_d1,
-        0 as window_d,
-        0 as window_d1
-    from facts
-    union all
-    -- an active day, evaluated at d with d's knowledge: last active, window entry
-    select
-        user_id,
-        greatest(activity_date, active_known_date) as delta_date,
-        cast(null as date) as first_seen,
-        activity_date as first_active,
-        cast(null as date) as signup_event,
-        activity_date as last_active_d,
-        cast(null as date) as last_active_d1,
-        1 as window_d,
-        0 as window_d1
-    from facts
-    where
-        is_active
-    union all
-    -- ... and its exit from the window of d, W days later
-    select
-        user_id,
-        {{ marts_value_add_days('activity_date', window_days) }} as delta_date,
-        cast(null as date) as first_seen,
-        cast(null as date) as first_active,
-        cast(null as date) as signup_event,
-        cast(null as date) as last_active_d,
-        cast(null as date) as last_active_d1,
-        -1 as window_d,
-        0 as window_d1
-    from facts
-    where
-        is_active
-        and greatest(activity_date, active_known_date)
-        < {{ marts_value_add_days('activity_date', window_days) }}
-    union all
-    -- the same day evaluated at d-1 with d's knowledge (previous_stage)
-    select
-        user_id,
-        greatest({{ marts_value_add_days('activity_date', 1) }}, active_known_date) as delta_date,
-        cast(null as date) as first_seen,
-        cast(null as date) as first_active,
-        cast(null as date) as signup_event,
-        cast(null as date) as last_active_d,
-        activity_date as last_active_d1,
-        0 as window_d,
-        1 as window_d1
-    from facts
-    where
-        is_active
-    union all
-    -- ... and its exit from the window of d-1
-    select
-        user_id,
-        {{ marts_value_add_days('activity_date', window_days + 1) }} as delta_date,
-        cast(null as date) as first_seen,
-        cast(null as date) as first_active,
-        cast(null as date) as signup_event,
-        cast(null as date) as last_active_d,
-        cast(null as date) as last_active_d1,
-        0 as window_d,
-        -1 as window_d1
-    from facts
-    where
-        is_active
-        and greatest({{ marts_value_add_days('activity_date', 1) }}, active_known_date)
-        < {{ marts_value_add_days('activity_date', window_days + 1) }}
-    union all
-    -- a signup event: the signup date from then on
-    select
-        user_id,
-        greatest(activity_date, signup_known_date) as delta_date,
-        cast(null as date) as first_seen,
-        cast(null as date) as first_active,
-        activity_date as signup_event,
-        cast(null as date) as last_active_d,
-        cast(null as date) as last_active_d1,
-        0 as window_d,
-        0 as window_d1
-    from facts
-    where
-        signup_count > 0
-
-),
-
 first_known as (
 
-    select min(delta_date) as first_day
-    from deltas
-    where first_seen is not null
+    -- the first day any user was known (the earliest first-seen delta below)
+    select min(greatest(activity_date, known_date)) as first_day
+    from facts
 
 ),
 
@@ -200,23 +104,266 @@ days_computed as (
 
 ),
 
+folded_history as (
+
+    -- every delta dated before the first computed day, summed per user in one pass
+    -- over the facts and dated that day: what `deltas` gives for those facts,
+    -- without building a row per delta for the whole history each night
+    select
+        facts.user_id,
+        bounds.start_day as delta_date,
+        min(facts.activity_date) as first_seen,
+        min(
+            case
+                when
+                    facts.is_active
+                    and greatest(facts.activity_date, facts.active_known_date)
+                    < bounds.start_day
+                    then facts.activity_date
+            end
+        ) as first_active,
+        min(
+            case
+                when
+                    facts.signup_count > 0
+                    and greatest(facts.activity_date, facts.signup_known_date)
+                    < bounds.start_day
+                    then facts.activity_date
+            end
+        ) as signup_event,
+        max(
+            case
+                when
+                    facts.is_active
+                    and greatest(facts.activity_date, facts.active_known_date)
+                    < bounds.start_day
+                    then facts.activity_date
+            end
+        ) as last_active_d,
+        max(
+            case
+                when
+                    facts.is_active
+                    and greatest(
+                        {{ marts_value_add_days('facts.activity_date', 1) }},
+                        facts.active_known_date
+                    )
+                    < bounds.start_day
+                    then facts.activity_date
+            end
+        ) as last_active_d1,
+        sum(
+            case
+                when
+                    facts.is_active
+                    and greatest(facts.activity_date, facts.active_known_date)
+                    < bounds.start_day
+                    then 1
+                else 0
+            end
+        )
+        - sum(
+            case
+                when
+                    facts.is_active
+                    and greatest(facts.activity_date, facts.active_known_date)
+                    < {{ marts_value_add_days('facts.activity_date', window_days) }}
+                    and {{ marts_value_add_days('facts.activity_date', window_days) }}
+                    < bounds.start_day
+                    then 1
+                else 0
+            end
+        ) as window_d,
+        sum(
+            case
+                when
+                    facts.is_active
+                    and greatest(
+                        {{ marts_value_add_days('facts.activity_date', 1) }},
+                        facts.active_known_date
+                    )
+                    < bounds.start_day
+                    then 1
+                else 0
+            end
+        )
+        - sum(
+            case
+                when
+                    facts.is_active
+                    and greatest(
+                        {{ marts_value_add_days('facts.activity_date', 1) }},
+                        facts.active_known_date
+                    )
+                    < {{ marts_value_add_days('facts.activity_date', window_days + 1) }}
+                    and {{ marts_value_add_days('facts.activity_date', window_days + 1) }}
+                    < bounds.start_day
+                    then 1
+                else 0
+            end
+        ) as window_d1
+    from facts
+    cross join bounds
+    -- a fact's first-seen delta is its earliest one
+    where greatest(facts.activity_date, facts.known_date) < bounds.start_day
+    group by facts.user_id, bounds.start_day
+
+),
+
+recent_facts as (
+
+    -- the facts with a delta on or after the first computed day: the last
+    -- W + 1 days, and older days first known (or first active) since
+    select facts.*  -- noqa: AM04
+    from facts
+    cross join bounds
+    where
+        facts.activity_date
+        >= {{ marts_value_add_days('bounds.start_day', -(window_days + 1)) }}
+        or facts.known_date >= bounds.start_day
+        or facts.active_known_date >= bounds.start_day
+        or facts.signup_known_date >= bounds.start_day
+
+),
+
+deltas as (
+
+    -- any event: the user is known from then on (first day seen)
+    select
+        user_id,
+        greatest(activity_date, known_date) as delta_date,
+        activity_date as first_seen,
+        cast(null as date) as first_active,
+        cast(null as date) as signup_event,
+        cast(null as date) as last_active_d,
+        cast(null as date) as last_active_d1,
+        0 as window_d,
+        0 as window_d1
+    from recent_facts
+    union all
+    -- an active day, evaluated at d with d's knowledge: last active, window entry
+    select
+        user_id,
+        greatest(activity_date, active_known_date) as delta_date,
+        cast(null as date) as first_seen,
+        activity_date as first_active,
+        cast(null as date) as signup_event,
+        activity_date as last_active_d,
+        cast(null as date) as last_active_d1,
+        1 as window_d,
+        0 as window_d1
+    from recent_facts
+    where
+        is_active
+    union all
+    -- ... and its exit from the window of d, W days later
+    select
+        user_id,
+        {{ marts_value_add_days('activity_date', window_days) }} as delta_date,
+        cast(null as date) as first_seen,
+        cast(null as date) as first_active,
+        cast(null as date) as signup_event,
+        cast(null as date) as last_active_d,
+        cast(null as date) as last_active_d1,
+        -1 as window_d,
+        0 as window_d1
+    from recent_facts
+    where
+        is_active
+        and greatest(activity_date, active_known_date)
+        < {{ marts_value_add_days('activity_date', window_days) }}
+    union all
+    -- the same day evaluated at d-1 with d's knowledge (previous_stage)
+    select
+        user_id,
+        greatest({{ marts_value_add_days('activity_date', 1) }}, active_known_date) as delta_date,
+        cast(null as date) as first_seen,
+        cast(null as date) as first_active,
+        cast(null as date) as signup_event,
+        cast(null as date) as last_active_d,
+        activity_date as last_active_d1,
+        0 as window_d,
+        1 as window_d1
+    from recent_facts
+    where
+        is_active
+    union all
+    -- ... and its exit from the window of d-1
+    select
+        user_id,
+        {{ marts_value_add_days('activity_date', window_days + 1) }} as delta_date,
+        cast(null as date) as first_seen,
+        cast(null as date) as first_active,
+        cast(null as date) as signup_event,
+        cast(null as date) as last_active_d,
+        cast(null as date) as last_active_d1,
+        0 as window_d,
+        -1 as window_d1
+    from recent_facts
+    where
+        is_active
+        and greatest({{ marts_value_add_days('activity_date', 1) }}, active_known_date)
+        < {{ marts_value_add_days('activity_date', window_days + 1) }}
+    union all
+    -- a signup event: the signup date from then on
+    select
+        user_id,
+        greatest(activity_date, signup_known_date) as delta_date,
+        cast(null as date) as first_seen,
+        cast(null as date) as first_active,
+        activity_date as signup_event,
+        cast(null as date) as last_active_d,
+        cast(null as date) as last_active_d1,
+        0 as window_d,
+        0 as window_d1
+    from recent_facts
+    where
+        signup_count > 0
+
+),
+
 folded as (
 
-    -- deltas before the first computed day count from that day on
     select
-        deltas.user_id,
-        greatest(deltas.delta_date, bounds.start_day) as delta_date,
-        min(deltas.first_seen) as first_seen,
-        min(deltas.first_active) as first_active,
-        min(deltas.signup_event) as signup_event,
-        max(deltas.last_active_d) as last_active_d,
-        max(deltas.last_active_d1) as last_active_d1,
-        sum(deltas.window_d) as window_d,
-        sum(deltas.window_d1) as window_d1
-    from deltas
-    cross join bounds
-    where deltas.delta_date <= {{ marts_value_as_of_date() }}
-    group by deltas.user_id, greatest(deltas.delta_date, bounds.start_day)
+        user_id,
+        delta_date,
+        min(first_seen) as first_seen,
+        min(first_active) as first_active,
+        min(signup_event) as signup_event,
+        max(last_active_d) as last_active_d,
+        max(last_active_d1) as last_active_d1,
+        sum(window_d) as window_d,
+        sum(window_d1) as window_d1
+    from (
+        select
+            user_id,
+            delta_date,
+            first_seen,
+            first_active,
+            signup_event,
+            last_active_d,
+            last_active_d1,
+            window_d,
+            window_d1
+        from folded_history
+        union all
+        select
+            deltas.user_id,
+            deltas.delta_date,
+            deltas.first_seen,
+            deltas.first_active,
+            deltas.signup_event,
+            deltas.last_active_d,
+            deltas.last_active_d1,
+            deltas.window_d,
+            deltas.window_d1
+        from deltas
+        cross join bounds
+        where
+            deltas.delta_date >= bounds.start_day
+            and deltas.delta_date <= {{ marts_value_as_of_date() }}
+    ) as both_parts
+    group by user_id, delta_date
 
 ),
 
