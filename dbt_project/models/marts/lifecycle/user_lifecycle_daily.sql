@@ -104,109 +104,69 @@ days_computed as (
 
 ),
 
+fact_days as (
+
+    -- the days each fact's deltas (below) fall on; null when a fact has none
+    select
+        facts.user_id,
+        facts.activity_date,
+        greatest(facts.activity_date, facts.known_date) as seen_day,
+        case
+            when facts.is_active
+                then greatest(facts.activity_date, facts.active_known_date)
+        end as active_day,
+        case
+            when facts.is_active
+                then greatest(
+                        {{ marts_value_add_days('facts.activity_date', 1) }},
+                        facts.active_known_date
+                    )
+        end as active_day_d1,
+        {{ marts_value_add_days('facts.activity_date', window_days) }} as leaves_day,
+        {{ marts_value_add_days('facts.activity_date', window_days + 1) }} as leaves_day_d1,
+        case
+            when facts.signup_count > 0
+                then greatest(facts.activity_date, facts.signup_known_date)
+        end as signup_day
+    from facts
+
+),
+
 folded_history as (
 
     -- every delta dated before the first computed day, summed per user in one pass
     -- over the facts and dated that day: what `deltas` gives for those facts,
     -- without building a row per delta for the whole history each night
     select
-        facts.user_id,
+        fact_days.user_id,
         bounds.start_day as delta_date,
-        min(facts.activity_date) as first_seen,
-        min(
-            case
-                when
-                    facts.is_active
-                    and greatest(facts.activity_date, facts.active_known_date)
-                    < bounds.start_day
-                    then facts.activity_date
-            end
-        ) as first_active,
-        min(
-            case
-                when
-                    facts.signup_count > 0
-                    and greatest(facts.activity_date, facts.signup_known_date)
-                    < bounds.start_day
-                    then facts.activity_date
-            end
-        ) as signup_event,
+        {%- for suffix, name in [('', 'window_d'), ('_d1', 'window_d1')] %}
+            sum(case when fact_days.active_day{{ suffix }} < bounds.start_day then 1 else 0 end)
+            - sum(
+                case
+                    when
+                        fact_days.active_day{{ suffix }} < fact_days.leaves_day{{ suffix }}
+                        and fact_days.leaves_day{{ suffix }} < bounds.start_day
+                        then 1
+                    else 0
+                end
+            ) as {{ name }},
+        {%- endfor %}
+        min(fact_days.activity_date) as first_seen,
+        min(case when fact_days.active_day < bounds.start_day then fact_days.activity_date end)
+            as first_active,
+        min(case when fact_days.signup_day < bounds.start_day then fact_days.activity_date end)
+            as signup_event,
+        max(case when fact_days.active_day < bounds.start_day then fact_days.activity_date end)
+            as last_active_d,
         max(
-            case
-                when
-                    facts.is_active
-                    and greatest(facts.activity_date, facts.active_known_date)
-                    < bounds.start_day
-                    then facts.activity_date
-            end
-        ) as last_active_d,
-        max(
-            case
-                when
-                    facts.is_active
-                    and greatest(
-                        {{ marts_value_add_days('facts.activity_date', 1) }},
-                        facts.active_known_date
-                    )
-                    < bounds.start_day
-                    then facts.activity_date
-            end
-        ) as last_active_d1,
-        sum(
-            case
-                when
-                    facts.is_active
-                    and greatest(facts.activity_date, facts.active_known_date)
-                    < bounds.start_day
-                    then 1
-                else 0
-            end
-        )
-        - sum(
-            case
-                when
-                    facts.is_active
-                    and greatest(facts.activity_date, facts.active_known_date)
-                    < {{ marts_value_add_days('facts.activity_date', window_days) }}
-                    and {{ marts_value_add_days('facts.activity_date', window_days) }}
-                    < bounds.start_day
-                    then 1
-                else 0
-            end
-        ) as window_d,
-        sum(
-            case
-                when
-                    facts.is_active
-                    and greatest(
-                        {{ marts_value_add_days('facts.activity_date', 1) }},
-                        facts.active_known_date
-                    )
-                    < bounds.start_day
-                    then 1
-                else 0
-            end
-        )
-        - sum(
-            case
-                when
-                    facts.is_active
-                    and greatest(
-                        {{ marts_value_add_days('facts.activity_date', 1) }},
-                        facts.active_known_date
-                    )
-                    < {{ marts_value_add_days('facts.activity_date', window_days + 1) }}
-                    and {{ marts_value_add_days('facts.activity_date', window_days + 1) }}
-                    < bounds.start_day
-                    then 1
-                else 0
-            end
-        ) as window_d1
-    from facts
+            case when fact_days.active_day_d1 < bounds.start_day then fact_days.activity_date end
+        ) as last_active_d1
+    from fact_days
     cross join bounds
     -- a fact's first-seen delta is its earliest one
-    where greatest(facts.activity_date, facts.known_date) < bounds.start_day
-    group by facts.user_id, bounds.start_day
+    where fact_days.seen_day < bounds.start_day
+    group by fact_days.user_id, bounds.start_day
 
 ),
 
