@@ -538,19 +538,18 @@ def assign_items(
     )
     chosen: list[tuple[str, str, str, str]] = []
     room_left = sum(max(int(r), 0) for r in state.room.values())
-    for position, (lead_id, tier, action) in enumerate(
-        zip(order["lead_id"], order["lead_tier"], order["suggested_action"], strict=True)
-    ):
+    lead_owners = _owner_of(owners, order["lead_id"])
+    for position, (lead_id, tier, action, owner) in enumerate(
+        zip(order["lead_id"], order["lead_tier"], order["suggested_action"], lead_owners,
+            strict=True)
+    ):  # fmt: skip
         if room_left <= 0:  # everyone is full: the rest is backlog, counted in bulk
-            rest = _owner_of(owners, order["lead_id"].iloc[position:])
-            for owner, count in rest.value_counts(dropna=False).items():
-                if owner in backlog:
-                    backlog[owner] += int(count)
+            for rest_owner, count in lead_owners.iloc[position:].value_counts(dropna=False).items():
+                if rest_owner in backlog:
+                    backlog[rest_owner] += int(count)
                 else:
                     unassigned += int(count)
             break
-        owner = owners.get(lead_id)
-        owner = None if owner is None or pd.isna(owner) else str(owner)
         reason = _handover_reason(owner, tier, action, state, params)
         pick = owner if reason == "owner" else state.pick(params.tier_match[tier])
         if pick is None:
