@@ -202,16 +202,25 @@ def _validation_passed(day: BusinessDay, settings: Settings) -> bool:
 
 
 def _sources_fresh(day: BusinessDay, settings: Settings) -> bool:
-    """Both sources were loaded for the day and events arrived during it."""
+    """Both sources were loaded for the day and its received partitions hold event lines.
+
+    The lines are counted in ``meta.event_partitions``, not in the day's batch: a rerun
+    reads no file whose content already landed, so its batch may read nothing new.
+    """
     from userops.warehouse import Warehouse
 
+    parts = day.received_partitions
     with Warehouse(settings.warehouse) as wh:
         rows = wh.fetchall(
-            f"select source, rows_read from meta.load_batches where business_date = {wh.param}",
-            [day.day],
+            f"select source from meta.load_batches where business_date = {wh.param}", [day.day]
         )
-    sources = {s.split(".")[0]: n for s, n in rows}
-    return "crm" in sources and (sources.get("events") or 0) > 0
+        ((lines,),) = wh.fetchall(
+            "select coalesce(sum(rows_loaded + rows_quarantined), 0) from meta.event_partitions "
+            f"where partition_date in ({', '.join([wh.param] * len(parts))})",
+            list(parts),
+        )
+    sources = {s.split(".")[0] for (s,) in rows}
+    return {"crm", "events"} <= sources and lines > 0
 
 
 def step_publish(

@@ -28,6 +28,7 @@ does not accept.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -328,12 +329,19 @@ def _safe_raw_text(text: str) -> str:
     return text.replace("\x00", "\\u0000").encode("utf-8", "replace").decode("utf-8")
 
 
-def _read_file(fs: AbstractFileSystem, f: EventFile) -> bytes:
+def read_event_file(fs: AbstractFileSystem, f: EventFile) -> bytes:
+    """The (decompressed) bytes of one event file; an unreadable file is an ``OSError``."""
     try:
         with fs.open(f.path, "rb", compression="gzip" if f.gzipped else None) as fh:
             return fh.read()
     except (OSError, EOFError, zlib.error) as exc:  # a truncated .gz, an unreadable object
         raise OSError(f"cannot read event file {f.path}: {exc}") from exc
+
+
+def content_digest(data: bytes) -> str:
+    """Fingerprint of a file's (decompressed) content: the loader skips a file whose
+    content it already landed."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def _decode(raw: bytes, number: int) -> tuple[str | None, str]:
@@ -411,7 +419,18 @@ def iter_chunks(
     *,
     bulk: bool = True,
 ) -> Iterator[EventChunk]:
-    """Check the lines of ``files`` into chunks of about ``chunk_rows`` lines.
+    """Check the lines of ``files`` into chunks of about ``chunk_rows`` lines
+    (:func:`check_chunks` over each file's content)."""
+    yield from check_chunks(((f, read_event_file(fs, f)) for f in files), chunk_rows, bulk=bulk)
+
+
+def check_chunks(
+    contents: Iterable[tuple[EventFile, bytes]],
+    chunk_rows: int = 200_000,
+    *,
+    bulk: bool = True,
+) -> Iterator[EventChunk]:
+    """Check the lines of each ``(file, content)`` into chunks of about ``chunk_rows`` lines.
 
     With ``bulk`` (the default) each slice of a file is checked by one DuckDB query
     (:mod:`userops.extract.events_bulk`) and only the lines it does not accept are
@@ -419,8 +438,8 @@ def iter_chunks(
     """
     builder = _ChunkBuilder()
     with BulkChecker() as checker:
-        for f in files:
-            split = split_lines(_read_file(fs, f))
+        for f, data in contents:
+            split = split_lines(data)
             for lo in range(0, len(split), chunk_rows):
                 hi = min(lo + chunk_rows, len(split))
                 pending = np.ones(hi - lo, dtype=bool)

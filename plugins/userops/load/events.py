@@ -12,11 +12,19 @@ Which partitions a run loads:
 
 Idempotency: partitions are loaded in groups of about ``commit_bytes`` of source
 files (a night's two partitions are one group).  In ONE transaction per group the
-good and quarantined rows of its partitions are deleted, the new ones inserted,
-the counts checked against the warehouse (read = loaded + quarantined, else
-:class:`LoadIntegrityError` and a rollback of the group) and the partitions
-recorded in ``meta.event_partitions``; the last group's transaction also records
-the batch.  So onboarding years of history holds one group in memory at a time,
+rows of its partitions' new or changed files are inserted, every older row of those
+partitions is deleted except the rows of files whose content is unchanged, the
+counts are checked against the warehouse (read = loaded + quarantined, else
+:class:`LoadIntegrityError` and a rollback of the group) and the files and
+partitions are recorded in ``meta.event_files`` and ``meta.event_partitions``; the
+last group's transaction also records the batch.
+
+Unchanged files: a night reloads the UTC partition the night before also loaded
+(a business day spans two).  A file whose content digest equals the one recorded
+when it landed keeps its rows, batch id and load time, so staging, which reads rows
+loaded after the newest it staged, gets only lines that are new (ADR 0007).  A file
+that changed is replaced whole, a file gone from the source loses its rows, and a
+``full`` or first load reads every file.  So onboarding years of history holds one group in memory at a time,
 and a run killed between groups leaves whole partitions behind: the rerun finds
 the warehouse no longer empty and loads, as a gap, every partition not yet
 recorded (a killed ``full`` reload is simply run again).  A partition the source
@@ -29,19 +37,24 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 from fsspec import AbstractFileSystem
 
 from userops.config import WarehouseTarget
 from userops.extract.events import (
     EventFile,
+    check_chunks,
+    content_digest,
     events_filesystem,
-    iter_chunks,
     list_files,
     list_partitions,
+    read_event_file,
 )
 from userops.faults import checkpoint
 from userops.load.batches import (
@@ -62,6 +75,7 @@ EVENTS_SOURCE = "events"
 EVENTS_TABLE = "raw.events__events"
 QUARANTINE_TABLE = "raw.events__quarantine"
 PARTITIONS_TABLE = "meta.event_partitions"
+FILES_TABLE = "meta.event_files"
 
 #: Dates per ``in (...)`` list when deleting partitions (years of history in one run).
 _DATES_PER_STATEMENT = 500
@@ -135,22 +149,89 @@ def _in_list(wh: Warehouse, n: int) -> str:
     return ", ".join([wh.param] * n)
 
 
-def _delete_partitions(wh: Warehouse, dates: Sequence[date]) -> None:
+@dataclass(frozen=True)
+class _FileRecord:
+    """A row of ``meta.event_files``: one source file as it landed."""
+
+    source_file: str
+    partition_date: date
+    content_digest: str
+    rows_loaded: int
+    rows_quarantined: int
+    batch_id: str
+    loaded_at: datetime
+
+
+_FILE_SCHEMA = pa.schema(
+    [
+        ("source_file", pa.string()),
+        ("partition_date", pa.date32()),
+        ("content_digest", pa.string()),
+        ("rows_loaded", pa.int64()),
+        ("rows_quarantined", pa.int64()),
+        ("batch_id", pa.string()),
+        ("loaded_at", pa.timestamp("us")),
+    ]
+)
+
+
+def _recorded_files(wh: Warehouse, dates: Sequence[date]) -> dict[str, _FileRecord]:
+    """The ``meta.event_files`` rows of the partitions ``dates``, by file name."""
+    found: dict[str, _FileRecord] = {}
     for group in _date_groups(dates):
-        cond = f"_partition_date in ({_in_list(wh, len(group))})"
-        wh.execute(f"delete from {EVENTS_TABLE} where {cond}", group)
+        rows = wh.fetchall(
+            f"select {', '.join(_FILE_SCHEMA.names)} from {FILES_TABLE} "
+            f"where partition_date in ({_in_list(wh, len(group))})",
+            group,
+        )
+        for name, day, digest, good, bad, batch, at in rows:
+            found[name] = _FileRecord(name, _as_date(day), digest, good, bad, batch, at)
+    return found
+
+
+def _record_files(wh: Warehouse, dates: Sequence[date], records: Sequence[_FileRecord]) -> None:
+    """Replace the ``meta.event_files`` rows of the partitions ``dates`` (same transaction)."""
+    for group in _date_groups(dates):
         wh.execute(
-            f"delete from {QUARANTINE_TABLE} where source = {wh.param} and {cond}",
-            [EVENTS_SOURCE, *group],
+            f"delete from {FILES_TABLE} where partition_date in ({_in_list(wh, len(group))})",
+            group,
+        )
+    columns = {n: [getattr(r, n) for r in records] for n in _FILE_SCHEMA.names}
+    wh.bulk_insert(FILES_TABLE, pa.table(columns, schema=_FILE_SCHEMA))
+
+
+def _delete_replaced(
+    wh: Warehouse, dates: Sequence[date], loaded_at: datetime, kept: dict[date, list[str]]
+) -> None:
+    """Delete the rows of partitions ``dates`` loaded before ``loaded_at`` (this group's
+    load time), except those of the files in ``kept`` (unchanged content)."""
+    p = wh.param
+    whole = [d for d in dates if not kept.get(d)]
+    scopes: list[tuple[str, list[Any]]] = [
+        (f"_partition_date in ({_in_list(wh, len(group))})", list(group))
+        for group in _date_groups(whole)
+    ]
+    scopes += [
+        (f"_partition_date = {p} and _source_file not in ({_in_list(wh, len(names))})",
+         [d, *names])
+        for d, names in sorted(kept.items()) if names
+    ]  # fmt: skip
+    for cond, params in scopes:
+        wh.execute(
+            f"delete from {EVENTS_TABLE} where {cond} and _loaded_at <> {p}", [*params, loaded_at]
+        )
+        wh.execute(
+            f"delete from {QUARANTINE_TABLE} where source = {p} and {cond} and _loaded_at <> {p}",
+            [EVENTS_SOURCE, *params, loaded_at],
         )
 
 
 def _count_landed(
-    wh: Warehouse, batch_id: str, dates: Sequence[date]
-) -> dict[date, tuple[int, int]]:
-    """Partition -> (good, quarantined) rows of this batch, as the warehouse sees them."""
+    wh: Warehouse, loaded_at: datetime, dates: Sequence[date]
+) -> dict[str, tuple[int, int]]:
+    """Source file -> (good, quarantined) rows this group loaded, as the warehouse sees them."""
     p = wh.param
-    counts = {d: [0, 0] for d in dates}
+    counts: dict[str, list[int]] = {}
     for group in _date_groups(dates):
         in_list = _in_list(wh, len(group))
         for slot, table, extra in (
@@ -158,13 +239,13 @@ def _count_landed(
             (1, QUARANTINE_TABLE, f" and source = {p}"),
         ):
             rows = wh.fetchall(
-                f"select _partition_date, count(*) from {table} where _batch_id = {p} "
-                f"and _partition_date in ({in_list}){extra} group by _partition_date",
-                [batch_id, *group, *([EVENTS_SOURCE] if extra else [])],
+                f"select _source_file, count(*) from {table} where _loaded_at = {p} "
+                f"and _partition_date in ({in_list}){extra} group by _source_file",
+                [loaded_at, *group, *([EVENTS_SOURCE] if extra else [])],
             )
-            for d, n in rows:
-                counts[_as_date(d)][slot] = n
-    return {d: (good, bad) for d, (good, bad) in counts.items()}
+            for name, n in rows:
+                counts.setdefault(name, [0, 0])[slot] = n
+    return {name: (good, bad) for name, (good, bad) in counts.items()}
 
 
 def _window(span: Sequence[date]) -> dict[str, str]:
@@ -209,6 +290,17 @@ def _group_load_time(wh: Warehouse) -> datetime:
     return max(after_batches, last + timedelta(microseconds=1))
 
 
+@dataclass
+class _GroupResult:
+    """What one group's transaction did."""
+
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    files: list[str] = field(default_factory=list)  # read and (re)loaded
+    unchanged: list[str] = field(default_factory=list)  # content already landed
+
+
 def _load_group(
     wh: Warehouse,
     fs: AbstractFileSystem,
@@ -217,31 +309,61 @@ def _load_group(
     batch_id: str,
     chunk_rows: int,
     reasons: Counter[str],
-) -> tuple[int, int, int]:
-    """Replace the rows of the partitions ``group`` by those of ``files``, inside the
-    caller's transaction: (lines read, events loaded, lines quarantined)."""
+    *,
+    keep_unchanged: bool,
+) -> _GroupResult:
+    """Land the partitions ``group`` as ``files`` hold them, inside the caller's
+    transaction (see the module doc for unchanged files)."""
     loaded_at = _group_load_time(wh)
-    _delete_partitions(wh, group)
-    read = 0
-    for chunk in iter_chunks(fs, files, chunk_rows):
+    recorded = _recorded_files(wh, group) if keep_unchanged else {}
+    kept: dict[date, list[str]] = {}
+    digests: dict[str, tuple[EventFile, str]] = {}
+    out = _GroupResult()
+
+    def changed_contents() -> Iterator[tuple[EventFile, bytes]]:
+        for f in files:
+            data = read_event_file(fs, f)
+            digest = content_digest(data)
+            before = recorded.get(f.name)
+            if before is not None and before.content_digest == digest:
+                kept.setdefault(f.partition, []).append(f.name)
+                out.unchanged.append(f.name)
+                continue
+            digests[f.name] = (f, digest)
+            out.files.append(f.name)
+            yield f, data
+
+    for chunk in check_chunks(changed_contents(), chunk_rows):
         wh.bulk_insert(EVENTS_TABLE, with_load_columns(chunk.events, batch_id, loaded_at))
         wh.bulk_insert(QUARANTINE_TABLE, with_load_columns(chunk.quarantine, batch_id, loaded_at))
-        read += chunk.rows_read
+        out.read += chunk.rows_read
         if chunk.quarantine.num_rows:
             for item in pc.value_counts(chunk.quarantine["reason"]).to_pylist():
                 reasons[item["values"]] += item["counts"]
+    _delete_replaced(wh, group, loaded_at, kept)
     checkpoint("load_events.in_transaction")
-    landed = _count_landed(wh, batch_id, group)
-    good = sum(n for n, _ in landed.values())
-    bad = sum(n for _, n in landed.values())
-    if read != good + bad:
+    landed = _count_landed(wh, loaded_at, group)
+    out.loaded = sum(n for n, _ in landed.values())
+    out.quarantined = sum(n for _, n in landed.values())
+    if out.read != out.loaded + out.quarantined or set(landed) - set(digests):
         span = f"{group[0]}..{group[-1]}" if group else "no partition"
         raise LoadIntegrityError(
-            f"{batch_id}: read {read} lines of {span} but the warehouse holds {good} events "
-            f"+ {bad} quarantined = {good + bad}; rolled back"
+            f"{batch_id}: read {out.read} lines of {span} but the warehouse holds {out.loaded} "
+            f"events + {out.quarantined} quarantined = {out.loaded + out.quarantined}; "
+            "rolled back"
         )
-    _record_partitions(wh, batch_id, landed, loaded_at)
-    return read, good, bad
+    records = [recorded[name] for names in kept.values() for name in names]
+    records += [
+        _FileRecord(name, f.partition, digest, *landed.get(name, (0, 0)), batch_id, loaded_at)
+        for name, (f, digest) in digests.items()
+    ]
+    _record_files(wh, group, records)
+    totals = {d: [0, 0] for d in group}
+    for r in records:
+        totals[r.partition_date][0] += r.rows_loaded
+        totals[r.partition_date][1] += r.rows_quarantined
+    _record_partitions(wh, batch_id, {d: (g, b) for d, (g, b) in totals.items()}, loaded_at)
+    return out
 
 
 def load_events(
@@ -284,33 +406,38 @@ def load_events(
         files = list_files(fs, present)
         groups = commit_groups(files, dates, commit_bytes)
 
-        totals = [0, 0, 0]  # lines read, events loaded, lines quarantined
+        totals = _GroupResult()
         reasons: Counter[str] = Counter()
         for number, group in enumerate(groups, start=1):
             members = set(group)
             with wh.transaction():
-                counts = _load_group(
+                done = _load_group(
                     wh, fs, [f for f in files if f.partition in members], group, batch_id,
-                    chunk_rows, reasons,
+                    chunk_rows, reasons, keep_unchanged=mode == "window",
                 )  # fmt: skip
-                totals = [a + b for a, b in zip(totals, counts, strict=True)]
+                totals.read += done.read
+                totals.loaded += done.loaded
+                totals.quarantined += done.quarantined
+                totals.files += done.files
+                totals.unchanged += done.unchanged
                 if number == len(groups):  # the batch commits with its last group
                     result = BatchResult(
                         batch_id=batch_id,
                         source=EVENTS_SOURCE,
                         business_date=day.day.isoformat(),
-                        rows_read=totals[0],
-                        rows_loaded=totals[1],
-                        rows_quarantined=totals[2],
+                        rows_read=totals.read,
+                        rows_loaded=totals.loaded,
+                        rows_quarantined=totals.quarantined,
                         **_window(dates or day.received_partitions),
                         partitions=[d.isoformat() for d in dates],
-                        files=[f.name for f in files],
+                        files=totals.files,
                         detail={
                             "mode": mode,
                             "gap_partitions": [d.isoformat() for d in dates
                                                if d not in day.received_partitions]
                             if mode == "window" else [],
                             "missing_partitions": missing,
+                            "unchanged_files": len(totals.unchanged),
                             "quarantine_reasons": dict(reasons.most_common(_MAX_REASONS)),
                             "transactions": len(groups),
                         },

@@ -110,6 +110,12 @@ def ensure_schemas(wh: Warehouse) -> None:
         "partition_date date primary key, batch_id varchar, rows_loaded bigint, "
         "rows_quarantined bigint, loaded_at timestamp)"
     )
+    wh.execute(
+        "create table if not exists meta.event_files ("
+        "source_file varchar primary key, partition_date date not null, "
+        "content_digest varchar not null, rows_loaded bigint, rows_quarantined bigint, "
+        "batch_id varchar, loaded_at timestamp)"
+    )
     if wh.kind == "postgres":
         # reloads delete by partition and staging reads new rows by load time: without
         # these a night would scan every event ever loaded (DuckDB prunes by zone maps)

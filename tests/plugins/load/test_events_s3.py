@@ -224,7 +224,8 @@ def test_late_partition_and_late_file_are_seen_by_the_next_load(
     assert events_filesystem(url)[0] is events_filesystem(url)[0]  # the cached instance
 
     # An older partition that arrived late (an upstream outage) and a second file of a
-    # received partition: the next night's load must list both.
+    # received partition: the next night's load must list both, and read only them (the
+    # files it already landed are unchanged).
     put("2026-03-20", "part-00000.jsonl", ["late1"])
     put("2026-03-31", "part-00001.jsonl.gz", ["b2", "b3"], gz=True)
     second = load_events(url, duckdb_target, DAY)
@@ -232,13 +233,9 @@ def test_late_partition_and_late_file_are_seen_by_the_next_load(
     assert second.detail["mode"] == "window"
     assert second.partitions == ["2026-03-20", "2026-03-30", "2026-03-31"]
     assert second.detail["gap_partitions"] == ["2026-03-20"]
-    assert second.files == [
-        "dt=2026-03-20/part-00000.jsonl",
-        "dt=2026-03-30/part-00000.jsonl.gz",
-        "dt=2026-03-31/part-00000.jsonl",
-        "dt=2026-03-31/part-00001.jsonl.gz",
-    ]
-    assert (second.rows_read, second.rows_loaded, second.rows_quarantined) == (10, 6, 4)
+    assert second.files == ["dt=2026-03-20/part-00000.jsonl", "dt=2026-03-31/part-00001.jsonl.gz"]
+    assert second.detail["unchanged_files"] == 2
+    assert (second.rows_read, second.rows_loaded, second.rows_quarantined) == (5, 3, 2)
     ids = [r[0] for r in query(duckdb_target, "select event_id from raw.events__events order by 1")]
     assert ids == ["a1", "a2", "b1", "b2", "b3", "late1"]
     assert _reasons(duckdb_target) == [("invalid_json", 4)]

@@ -176,11 +176,14 @@ def test_first_run_loads_history_then_windows(any_target: WarehouseTarget, tmp_p
     nxt = load_events(str(root), any_target, BusinessDay(date(2026, 3, 2)))
     assert nxt.detail["mode"] == "window"
     assert nxt.partitions == ["2026-03-01", "2026-03-02"]
+    # 2026-03-01's file landed unchanged the night before: only 2026-03-02 is read
+    assert nxt.files == ["dt=2026-03-02/part-0000.jsonl"] and nxt.detail["unchanged_files"] == 1
+    assert (nxt.rows_read, nxt.rows_loaded, nxt.rows_quarantined) == (2, 1, 1)
     assert _partitions(any_target) == [
         ("2026-02-20", "events:2026-03-01"),
         ("2026-02-25", "events:2026-03-01"),
         ("2026-02-28", "events:2026-03-01"),
-        ("2026-03-01", "events:2026-03-02"),
+        ("2026-03-01", "events:2026-03-01"),
         ("2026-03-02", "events:2026-03-02"),
     ]
     assert query(any_target, "select count(*) from raw.events__quarantine") == [(5,)]
@@ -223,6 +226,70 @@ def test_three_reruns_leave_identical_raw_tables(
         any_target,
         "select batch_id, count(*) from meta.load_batches group by batch_id order by 1",
     ) == [("events:2026-02-28", 1), ("events:2026-03-01", 1)]
+
+
+def _load_stamps(target: WarehouseTarget) -> dict[str, set[object]]:
+    rows = query(
+        target,
+        "select _source_file, _loaded_at from raw.events__events union all "
+        "select _source_file, _loaded_at from raw.events__quarantine",
+    )
+    stamps: dict[str, set[object]] = {}
+    for name, at in rows:
+        stamps.setdefault(name, set()).add(at)
+    return stamps
+
+
+def test_a_reload_reads_only_new_or_changed_files_and_drops_vanished_ones(
+    any_target: WarehouseTarget, tmp_path: Path
+) -> None:
+    """A night reloads the partition the night before loaded: files whose content already
+    landed keep their rows (and load time, so staging does not restage them); a changed
+    file is replaced whole, a vanished file loses its rows, a new file lands. The result
+    equals a full reload of the same files."""
+    root = tmp_path / "events"
+    keep = write_partition(root, D1, "part-0000.jsonl", [event("k1"), "oops"])
+    change = write_partition(root, D1, "part-0001.jsonl", [event("c1"), event("c2")])
+    vanish = write_partition(root, D1, "part-0002.jsonl", [event("v1"), "{"], gz=False)
+    first = load_events(str(root), any_target, DAY)
+    assert (first.rows_read, first.detail["unchanged_files"]) == (6, 0)
+    stamps = _load_stamps(any_target)
+
+    rerun = load_events(str(root), any_target, DAY)
+    assert (rerun.rows_read, rerun.files, rerun.detail["unchanged_files"]) == (0, [], 3)
+    assert _load_stamps(any_target) == stamps
+
+    change.write_text(event("c1") + "\n" + event("c3") + "\nnot json\n")
+    vanish.unlink()
+    write_partition(root, D1, "part-0003.jsonl", [event("n1")])
+    again = load_events(str(root), any_target, DAY)
+    assert again.files == ["dt=2026-03-01/part-0001.jsonl", "dt=2026-03-01/part-0003.jsonl"]
+    assert (again.rows_read, again.rows_loaded, again.rows_quarantined) == (4, 3, 1)
+    assert again.detail["unchanged_files"] == 1
+    after = _load_stamps(any_target)
+    assert after[f"dt=2026-03-01/{keep.name}"] == stamps[f"dt=2026-03-01/{keep.name}"]
+    assert f"dt=2026-03-01/{vanish.name}" not in after
+    assert sorted(r[0] for r in query(any_target, "select event_id from raw.events__events")) == [
+        "c1",
+        "c3",
+        "k1",
+        "n1",
+    ]
+    assert query(
+        any_target,
+        "select source_file, rows_loaded, rows_quarantined from meta.event_files order by 1",
+    ) == [
+        ("dt=2026-03-01/part-0000.jsonl", 1, 1),
+        ("dt=2026-03-01/part-0001.jsonl", 2, 1),
+        ("dt=2026-03-01/part-0003.jsonl", 1, 0),
+    ]
+    assert query(
+        any_target,
+        "select partition_date, rows_loaded, rows_quarantined from meta.event_partitions",
+    ) == [(D1, 4, 2)]
+    reloaded = events_snapshot(any_target, with_batch=False)
+    full = load_events(str(root), any_target, DAY, full=True)
+    assert full.rows_read == 6 and events_snapshot(any_target, with_batch=False) == reloaded
 
 
 def test_count_mismatch_rolls_back(
@@ -360,3 +427,36 @@ def test_commit_groups_cut_history_by_source_bytes() -> None:
     assert commit_groups(files, d, 700) == [[d[0], d[1]], [d[2]], [d[3]]]
     assert commit_groups(files, d, 10**9) == [d]
     assert commit_groups([], [], 10) == [[]]  # a run with nothing to load still records its batch
+
+
+def test_a_rerun_that_reads_nothing_new_still_finds_the_days_sources_fresh(
+    any_target: WarehouseTarget, sqlite_crm, tmp_path: Path
+) -> None:
+    """The publish hold 'sources stale' looks at what the day's partitions hold, not at
+    what the day's batch read: a rerun reads no unchanged file, and must not hold."""
+    from loadtest_sources import lead, rep
+
+    from userops.config import load_settings
+    from userops.load.crm import load_crm
+    from userops.pipeline import _sources_fresh
+
+    root = tmp_path / "events"
+    write_partition(root, D1, "part-0000.jsonl", [event("f1")])
+    sqlite_crm.put("leads", [lead("L1", datetime(2026, 3, 1, 8, 0))])
+    sqlite_crm.put("sales_reps", [rep("r1", datetime(2026, 2, 20, 1, 0))])
+    settings = load_settings({"USEROPS_WAREHOUSE": _warehouse_url(any_target)})
+    later = BusinessDay(date(2026, 3, 3), "Asia/Shanghai")  # its partitions never arrive
+
+    load_crm(sqlite_crm.url, any_target, DAY)
+    assert not _sources_fresh(DAY, settings)  # no event batch for the day yet
+    assert load_events(str(root), any_target, DAY).rows_read == 1
+    assert _sources_fresh(DAY, settings)
+    assert load_events(str(root), any_target, DAY).rows_read == 0  # a rerun
+    assert _sources_fresh(DAY, settings)
+
+    load_crm(sqlite_crm.url, any_target, later)
+    assert load_events(str(root), any_target, later).detail["missing_partitions"] == [
+        "2026-03-02",
+        "2026-03-03",
+    ]
+    assert not _sources_fresh(later, settings)
