@@ -16,19 +16,25 @@
     staged so far (`_loaded_at`; the loader keeps it increasing), ranked by event_id
     with the copy already stored, so the earliest received delivery wins whatever
     order partitions were loaded in: a new copy that wins replaces the stored one
-    (delete+insert by event_id), one that loses is dropped. Staging holds every event loaded; "as known at
-    the end of D" (received before the end of D) is applied by the models that read
-    it. A source line deleted after it landed leaves staging only on a full refresh
-    (`make rebuild`). -#}
+    (delete+insert by event_id), one that loses is dropped. The ranking reads only the
+    keys (the stored copies of the new ids are found by a scan of the history's
+    event_id column), and the new rows are cleaned and parsed only once they won.
+    Staging holds every event loaded; "as known at the end of D" (received before the
+    end of D) is applied by the models that read it. A source line deleted after it
+    landed leaves staging only on a full refresh (`make rebuild`). -#}
+
+{%- set new_raw_rows -%}
+    {{ source('raw', 'events__events') }}
+    {%- if is_incremental() %}
+    where _loaded_at > (select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+    {%- endif %}
+{%- endset %}
 
 with
 
 source as (
 
-    select * from {{ source('raw', 'events__events') }}
-    {% if is_incremental() %}
-        where _loaded_at > (select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
-    {% endif %}
+    select * from {{ new_raw_rows }}
 
 ),
 
@@ -47,6 +53,69 @@ received as (
         _line_number,
         _loaded_at
     from source
+
+),
+
+arrivals as (
+
+    select
+        event_id,
+        received_at,
+        _source_file,
+        _line_number,
+        _loaded_at
+    from received
+    where event_id is not null
+
+),
+
+candidates as (
+
+    select
+        *,
+        true as is_new
+    from arrivals
+    {% if is_incremental() %}
+        union all
+        -- the stored copies of the same ids take part in the ranking; a stored copy
+        -- that wins is left in place, as no output row carries its event_id. The ids
+        -- are read from the raw rows again (not from `arrivals`) so the engine can
+        -- filter the history scan by them
+        select
+            event_id,
+            received_at,
+            _source_file,
+            _line_number,
+            _loaded_at,
+            false as is_new
+        from {{ this }}
+        where event_id in (select {{ clean_id('event_id') }} from {{ new_raw_rows }})
+    {% endif %}
+
+),
+
+first_delivery as (
+
+    select
+        *,
+        row_number() over (
+            partition by event_id
+            -- the newer copy of the same line wins a tie, so the watermark moves on
+            order by received_at asc, _source_file asc, _line_number asc, _loaded_at desc
+        ) as delivery_rank
+    from candidates
+
+),
+
+winners as (
+
+    select
+        event_id,
+        _source_file,
+        _line_number,
+        _loaded_at
+    from first_delivery
+    where delivery_rank = 1 and is_new
 
 ),
 
@@ -95,40 +164,7 @@ new_rows as (
         _line_number,
         _loaded_at
     from received
-    where event_id is not null
-
-),
-
-candidates as (
-
-    select
-        *,
-        true as is_new
-    from new_rows
-    {% if is_incremental() %}
-        union all
-        -- the stored copies of the same ids take part in the ranking by their keys
-        -- only (a narrow scan of the history); a stored copy that wins is left in
-        -- place, as no output row carries its event_id
-        select event_id, null, null, null, null, received_at, null, null, null, null,
-            null, null, null, null, null, null, null, _source_file, _line_number, _loaded_at,
-            false as is_new
-        from {{ this }}
-        where event_id in (select n.event_id from new_rows as n)
-    {% endif %}
-
-),
-
-first_delivery as (
-
-    select
-        *,
-        row_number() over (
-            partition by event_id
-            -- the newer copy of the same line wins a tie, so the watermark moves on
-            order by received_at asc, _source_file asc, _line_number asc, _loaded_at desc
-        ) as delivery_rank
-    from candidates
+    inner join winners using (event_id, _source_file, _line_number, _loaded_at)
 
 )
 
@@ -153,5 +189,4 @@ select
     _source_file,
     _line_number,
     _loaded_at
-from first_delivery
-where delivery_rank = 1 and is_new
+from new_rows
