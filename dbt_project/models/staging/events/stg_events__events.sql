@@ -119,6 +119,19 @@ winners as (
 
 ),
 
+won as (
+
+    select received.*
+    from received
+    inner join winners
+        on
+            received.event_id = winners.event_id
+            and received._source_file = winners._source_file
+            and received._line_number = winners._line_number
+            and received._loaded_at = winners._loaded_at
+
+),
+
 new_rows as (
 
     select
@@ -163,8 +176,7 @@ new_rows as (
         _source_file,
         _line_number,
         _loaded_at
-    from received
-    inner join winners using (event_id, _source_file, _line_number, _loaded_at)
+    from won
 
 )
 
