@@ -17,20 +17,20 @@ partitions is deleted except the rows of files whose content is unchanged, the
 counts are checked against the warehouse (read = loaded + quarantined, else
 :class:`LoadIntegrityError` and a rollback of the group) and the files and
 partitions are recorded in ``meta.event_files`` and ``meta.event_partitions``; the
-last group's transaction also records the batch.
+last group's transaction also records the batch.  So onboarding years of history
+holds one group in memory at a time, and a run killed between groups leaves whole partitions behind: the rerun finds
+the warehouse no longer empty and loads, as a gap, every partition not yet
+recorded (a killed ``full`` reload is simply run again).  A partition the source
+does not have is reported and left alone, so a late or missing folder never wipes
+landed data.  Duplicate deliveries stay in raw; staging de-duplicates on
+``event_id``.
 
 Unchanged files: a night reloads the UTC partition the night before also loaded
 (a business day spans two).  A file whose content digest equals the one recorded
 when it landed keeps its rows, batch id and load time, so staging, which reads rows
 loaded after the newest it staged, gets only lines that are new (ADR 0007).  A file
 that changed is replaced whole, a file gone from the source loses its rows, and a
-``full`` or first load reads every file.  So onboarding years of history holds one group in memory at a time,
-and a run killed between groups leaves whole partitions behind: the rerun finds
-the warehouse no longer empty and loads, as a gap, every partition not yet
-recorded (a killed ``full`` reload is simply run again).  A partition the source
-does not have is reported and left alone, so a late or missing folder never wipes
-landed data.  Duplicate deliveries stay in raw; staging de-duplicates on
-``event_id``.
+``full`` or first load reads every file.
 """
 
 from __future__ import annotations
