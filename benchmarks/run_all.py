@@ -7,6 +7,7 @@
     .venv/bin/python benchmarks/nightly.py --users 1000000 --days 90 --sources DIR
     .venv/bin/python benchmarks/value_model.py --customers 1000000
     .venv/bin/python benchmarks/need_themes.py --notes 1000000
+    .venv/bin/python benchmarks/publish.py --leads 1240000
 
 ``benchmarks/dbt_orchestration.py`` (ADR 0004: one dbt task vs Cosmos) is not part of
 this run: Cosmos is not in the lock any more; install ``astronomer-cosmos`` to rerun it.
@@ -31,6 +32,7 @@ SIZES: dict[str, dict[str, list[str]]] = {
         "nightly": ["--users", "5000", "--days", "35"],
         "value_model": ["--customers", "100000"],
         "need_themes": ["--notes", "100000", "--night", "5000"],
+        "publish": ["--leads", "200000", "--reps", "150"],
     },
     "small": {
         "generator": ["--users", "2000", "--days", "31"],
@@ -38,6 +40,7 @@ SIZES: dict[str, dict[str, list[str]]] = {
         "nightly": ["--users", "300", "--days", "31"],
         "value_model": ["--customers", "5000"],
         "need_themes": ["--notes", "2000", "--night", "500"],
+        "publish": ["--leads", "5000", "--reps", "20"],
     },
 }
 
@@ -63,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         "nightly": "nights: {} users x {} days, DuckDB (onboarding, day 30, last day)",
         "value_model": "value model: CDNOW holdout, BG/NBD fit of {} simulated customers",
         "need_themes": "need themes: fit on {} generated notes, assign a night of {}",
+        "publish": "lists: build a day's lists of {} candidate leads for {} reps",
     }
     for name, bench_args in size.items():
         print(f"\n== {titles[name].format(*bench_args[1::2])} ==", flush=True)

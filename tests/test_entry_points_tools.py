@@ -79,6 +79,9 @@ def test_make_bench_small_prints_every_figure(tmp_path):
     value, _ = json.JSONDecoder().raw_decode(out[out.index("{\n", out.index("== value model:")) :])
     assert value["holdout"]["customers"] > 20000 and value["holdout"]["correlation"] > 0.3
     assert value["fit"]["customers"] == 5000 and value["fit"]["fit_seconds"] > 0
+    lists, _ = json.JSONDecoder().raw_decode(out[out.index("{\n", out.index("== lists:")) :])
+    assert lists["leads"] == 5000 and lists["best_s"] > 0
+    assert 0 < lists["rows"] <= 20 * 20  # 20 reps of 20 rows: the day's lists, not every lead
 
 
 def test_make_lint_passes():

@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from userops.publish.rules import (
@@ -107,10 +108,15 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     ),
 }  # fmt: skip
 
-#: A due item; ``user_id`` is the platform account a trigger fired for (None for
-#: lead-level items), so the row shows that account's segment and stage.
 CALLBACK_ACTION = "scheduled_callback"
-ITEM_COLUMNS = ("lead_id", "action", "reason_code", "reason_zh", "overdue_days", "user_id")
+#: A due item; ``user_id`` is the platform account a trigger fired for (None for
+#: lead-level items), so the row shows that account's segment and stage;
+#: ``lead_pos`` is the lead's row in the candidates of D; ``trigger_row`` the trigger's
+#: position in the due triggers (-1: a lead-level item).
+ITEM_COLUMNS = (
+    "lead_id", "lead_pos", "action", "reason_code", "overdue_days", "user_id", "trigger_row",
+)  # fmt: skip
+_ITEM_NUMBERS = ("lead_pos", "overdue_days", "trigger_row")
 _INACTIVE_STAGES = ("dormant", "churned")
 
 
@@ -229,7 +235,7 @@ def _lookup(keys: pd.Series, values: pd.Series) -> list:
 class _Prepared:
     day: pd.Timestamp
     reps: pd.DataFrame
-    leads: pd.DataFrame  # the candidates mart's rows of D (one per tiered company)
+    leads: pd.DataFrame  # the candidates mart's rows of D (one per tiered company, 0..n-1)
     contacts: pd.DataFrame  # lead_id -> company_name, contact_name, phone, email
     users: pd.DataFrame
     triggers: pd.DataFrame
@@ -251,7 +257,7 @@ def _prepare(inputs: PublishInputs, day: date) -> _Prepared:
     d = pd.Timestamp(day)
     reps = _of_day(inputs.reps, d, "rep_id")
 
-    leads = _of_day(inputs.candidates, d, "lead_id")
+    leads = _of_day(inputs.candidates, d, "lead_id").reset_index(drop=True)
     # the tier the lists use (var outreach_prospect_tiers): lead_tier or the prospect tier
     leads["lead_tier"] = leads["outreach_tier"]
     for col in ("user_id", "owner_rep_id"):
@@ -302,7 +308,7 @@ def active_reps(prep: _Prepared) -> pd.DataFrame:
 
 
 # -- 2. due items --------------------------------------------------------------------------
-def _items(frame: pd.DataFrame, action: str, codes: pd.Series, reasons: list[str]) -> pd.DataFrame:
+def _items(frame: pd.DataFrame, action: str, codes: pd.Series) -> pd.DataFrame:
     """Lead-level items of the candidates in ``frame`` (overdue days from the mart)."""
     overdue = (
         frame["callback_overdue_days"]
@@ -312,11 +318,12 @@ def _items(frame: pd.DataFrame, action: str, codes: pd.Series, reasons: list[str
     out = pd.DataFrame(
         {
             "lead_id": frame["lead_id"].to_numpy(),
+            "lead_pos": frame.index.to_numpy(),
             "action": action,
-            "reason_code": codes.to_numpy(),
-            "reason_zh": reasons,
-            "overdue_days": [int(v) for v in overdue],
+            "reason_code": codes.to_numpy(dtype=object),
+            "overdue_days": overdue.to_numpy(dtype="int64"),
             "user_id": None,
+            "trigger_row": -1,
         }
     )
     return out[list(ITEM_COLUMNS)]
@@ -330,7 +337,33 @@ def _segment(code: object) -> str:
     return RFM_SEGMENT_LABELS_ZH.get(str(code), str(code))
 
 
-def _trigger_reason(r: dict, d: pd.Timestamp) -> str:
+def _callback_reason(r: Mapping) -> str:
+    """The Chinese reason of a due callback (a candidates row)."""
+    text = (
+        f"销售预约 {_iso(r['next_followup_date'])} 回访"
+        if r["callback_reason_code"] == "callback_due"
+        else f"{_iso(r['last_followup_date'])} 跟进时客户要求回访（未约定日期）"
+    )
+    return text + _late(int(r["callback_overdue_days"]))
+
+
+def _routine_reason(r: Mapping) -> str:
+    """The Chinese reason of a due routine follow-up (a candidates row)."""
+    tier = r["lead_tier"]
+    if r["cadence_reason_code"] == "never_contacted":
+        return f"{tier} 类线索，尚未跟进过"
+    outcome = (
+        f"，上次结果：{OUTCOME_LABELS_ZH[r['last_outcome']]}"
+        if r["is_cadence_from_outcome"]
+        else ""
+    )
+    return (
+        f"{tier} 类线索，距上次跟进已 {int(r['days_since_followup'])} 天"
+        f"（周期 {int(r['cadence_days'])} 天{outcome}）"
+    )
+
+
+def _trigger_reason(r: Mapping, d: pd.Timestamp) -> str:
     """The Chinese reason of a trigger row; one that fired before D says when."""
     code = r["reason_code"]
     if code == "important_turned_dormant":
@@ -358,105 +391,103 @@ def _trigger_reason(r: dict, d: pd.Timestamp) -> str:
     return text + (f"（{_iso(fired)} 触发）" if fired < d else "")
 
 
-def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, int]:
-    """Everything due on D, possibly several items per lead; and triggered users without a lead."""
-    d = prep.day
+def due_items(prep: _Prepared, params: PublishParams) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Everything due on D, possibly several items per lead (:data:`ITEM_COLUMNS`); the
+    due trigger rows (an item's ``trigger_row`` is its position there, -1 for lead-level
+    items); and the count of triggered users without a lead.  No text yet: a day's
+    lists hold a few thousand of a million due items, so :func:`item_reasons` renders
+    only the items of listed leads."""
     leads = prep.leads
     parts: list[pd.DataFrame] = []
 
     # Callbacks (marts.outreach_candidates decides which are due): the date the rep
     # scheduled, or a callback the customer asked for without a date.
     calls = leads[leads["is_callback_due"]]
-    text = [
-        (
-            f"销售预约 {_iso(n)} 回访"
-            if code == "callback_due"
-            else f"{_iso(last)} 跟进时客户要求回访（未约定日期）"
-        )
-        + _late(int(late))
-        for code, n, last, late in zip(
-            calls["callback_reason_code"], calls["next_followup_date"],
-            calls["last_followup_date"], calls["callback_overdue_days"], strict=True,
-        )
-    ]  # fmt: skip
-    parts.append(_items(calls, CALLBACK_ACTION, calls["callback_reason_code"], text))
+    parts.append(_items(calls, CALLBACK_ACTION, calls["callback_reason_code"]))
 
     # Routine cadence (the mart decides: prospects out of cooldown, no callback pending).
     routine = leads[leads["is_cadence_due"]]
-    text = [
-        f"{t} 类线索，尚未跟进过"
-        if code == "never_contacted"
-        else f"{t} 类线索，距上次跟进已 {int(n)} 天（周期 {int(c)} 天"
-        + (f"，上次结果：{OUTCOME_LABELS_ZH[o]}" if by_outcome else "")
-        + "）"
-        for code, t, n, c, o, by_outcome in zip(
-            routine["cadence_reason_code"], routine["lead_tier"], routine["days_since_followup"],
-            routine["cadence_days"], routine["last_outcome"], routine["is_cadence_from_outcome"],
-            strict=True,
-        )
-    ]  # fmt: skip
-    parts.append(_items(routine, "routine_followup", routine["cadence_reason_code"], text))
+    parts.append(_items(routine, "routine_followup", routine["cadence_reason_code"]))
 
     # Triggers (marts.outreach_triggers_history of D) for any tiered company, lost and
     # customers included, out of cooldown, until someone followed it up since it fired.
     trig = prep.triggers
     without_lead = int(trig["lead_id"].isna().sum())
-    trig = trig.merge(
-        leads[~leads["is_in_cooldown"]][["lead_id", "last_followup_date"]], on="lead_id"
-    )
+    pos = pd.Index(leads["lead_id"]).get_indexer(trig["lead_id"].to_numpy())
+    trig = trig[pos >= 0].assign(lead_pos=pos[pos >= 0])
+    trig = trig[~leads["is_in_cooldown"].to_numpy()[trig["lead_pos"].to_numpy()]]
+    trig["last_followup_date"] = leads["last_followup_date"].to_numpy()[trig["lead_pos"]]
     done = trig["last_followup_date"].notna() & (trig["last_followup_date"] >= trig["since_date"])
-    trig = trig[~done]
-    text = [_trigger_reason(r, d) for r in trig.to_dict("records")]
+    trig = trig[~done].reset_index(drop=True)
     parts.append(
         pd.DataFrame(
             {
                 "lead_id": trig["lead_id"].to_numpy(),
-                "action": trig["suggested_action"].to_numpy(),
-                "reason_code": trig["reason_code"].to_numpy(),
-                "reason_zh": text,
-                "overdue_days": (d - trig["fired_date"]).dt.days.clip(lower=0).astype(int),
+                "lead_pos": trig["lead_pos"].to_numpy(),
+                "action": trig["suggested_action"].to_numpy(dtype=object),
+                "reason_code": trig["reason_code"].to_numpy(dtype=object),
+                "overdue_days": (prep.day - trig["fired_date"]).dt.days.clip(lower=0),
                 "user_id": trig["user_id"].to_numpy(),
+                "trigger_row": np.arange(len(trig)),
             }
         )
     )
 
     parts = [p for p in parts if len(p)]
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in ITEM_COLUMNS}), without_lead
+        empty = {c: pd.Series(dtype=int if c in _ITEM_NUMBERS else object) for c in ITEM_COLUMNS}
+        return pd.DataFrame(empty), trig, without_lead
     items = pd.concat(parts, ignore_index=True)
     items["overdue_days"] = items["overdue_days"].astype(int)
-    return items.reset_index(drop=True), without_lead
+    items["lead_pos"] = items["lead_pos"].astype(int)
+    items["trigger_row"] = items["trigger_row"].astype(int)
+    return items, trig, without_lead
+
+
+def item_reasons(items: pd.DataFrame, prep: _Prepared, triggers: pd.DataFrame) -> list[str]:
+    """The Chinese reason of each item of :func:`due_items` (``triggers``: its trigger rows)."""
+    lead_rows = prep.leads.take(items["lead_pos"].to_numpy()).to_dict("records")
+    needed = np.unique(items["trigger_row"].to_numpy())
+    needed = needed[needed >= 0]
+    trigger_rows = dict(zip(needed.tolist(), triggers.iloc[needed].to_dict("records"), strict=True))
+    return [
+        _trigger_reason(trigger_rows[pos], prep.day)
+        if pos >= 0
+        else _callback_reason(lead)
+        if action == CALLBACK_ACTION
+        else _routine_reason(lead)
+        for action, pos, lead in zip(items["action"], items["trigger_row"], lead_rows, strict=True)
+    ]
 
 
 # -- 3. one item per lead ------------------------------------------------------------------
-def collapse_items(items: pd.DataFrame, prep: _Prepared, params: PublishParams) -> pd.DataFrame:
-    """One row per lead: the strongest reason first, a deterministic priority score."""
-    tiers = prep.leads.set_index("lead_id")["lead_tier"]
+def collapse_items(
+    items: pd.DataFrame, prep: _Prepared, params: PublishParams
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per lead: the strongest reason first, a deterministic priority score.
+
+    Returns the collapsed leads and the items they keep (one per reason code), strongest
+    first within each lead: :func:`lead_reasons` joins the texts of the listed ones."""
     items = items.assign(
         _weight=items["action"].map(params.action_weights).astype(int),
         _overdue=items["overdue_days"].clip(upper=params.overdue_cap_days),
     )
     items = items.sort_values(
-        ["lead_id", "_weight", "_overdue", "reason_code", "user_id"],
+        ["lead_pos", "_weight", "_overdue", "reason_code", "user_id"],
         ascending=[True, False, False, True, True],
         kind="stable",
         na_position="last",
     )
-    items = items.drop_duplicates(["lead_id", "reason_code"])
-    top = items.drop_duplicates("lead_id").set_index("lead_id")
-    # most leads have one reason: join only the others' (a Python call per group)
-    several = items[items.duplicated("lead_id", keep=False)]
-    reasons = top["reason_zh"].copy()
-    if len(several):
-        joined = several.groupby("lead_id", sort=True)["reason_zh"].agg("；".join)
-        reasons.loc[joined.index] = joined
+    items = items.drop_duplicates(["lead_pos", "reason_code"])
+    top = items.drop_duplicates("lead_pos")
+    positions = top["lead_pos"].to_numpy()
     out = pd.DataFrame(
         {
-            "lead_id": top.index,
+            "lead_id": top["lead_id"].to_numpy(),
+            "lead_pos": positions,
             "suggested_action": top["action"].to_numpy(),
             "reason_code": top["reason_code"].to_numpy(),
-            "reason_zh": reasons.to_numpy(),
-            "lead_tier": tiers.reindex(top.index).to_numpy(),
+            "lead_tier": prep.leads["lead_tier"].to_numpy(dtype=object)[positions],
             "trigger_user_id": top["user_id"].to_numpy(),
         }
     )
@@ -465,7 +496,17 @@ def collapse_items(items: pd.DataFrame, prep: _Prepared, params: PublishParams) 
         + out["lead_tier"].map(params.tier_weights).astype(int).to_numpy()
         + top["_overdue"].astype(int).to_numpy()
     )
-    return out.reset_index(drop=True)
+    return out, items[list(ITEM_COLUMNS)].reset_index(drop=True)
+
+
+def lead_reasons(
+    kept: pd.DataFrame, lead_ids: pd.Series, prep: _Prepared, triggers: pd.DataFrame
+) -> pd.Series:
+    """lead_id -> its Chinese reason: the texts of its kept items, strongest first,
+    joined by "；" (rendered for ``lead_ids`` only)."""
+    listed = kept[kept["lead_id"].isin(lead_ids)]
+    texts = pd.Series(item_reasons(listed, prep, triggers), index=listed.index, dtype=object)
+    return texts.groupby(listed["lead_id"], sort=False).agg("；".join)
 
 
 # -- 4. assignment under capacity ----------------------------------------------------------
@@ -505,10 +546,11 @@ class _RepState:
 
 def _owner_of(owners: pd.Series, lead_ids: pd.Series) -> pd.Series:
     """Each lead's owning rep id as text (None when it has none)."""
-    found = owners.reindex(lead_ids.to_numpy())
-    return pd.Series(
-        [None if v is None or pd.isna(v) else str(v) for v in found.tolist()], dtype=object
-    )
+    found = owners.reindex(lead_ids.to_numpy()).to_numpy(dtype=object, copy=True)
+    found[pd.isna(found)] = None
+    if pd.api.types.infer_dtype(found, skipna=True) not in ("string", "empty"):
+        found = np.array([None if v is None else str(v) for v in found], dtype=object)
+    return pd.Series(found, dtype=object)
 
 
 def assign_items(
@@ -536,13 +578,12 @@ def assign_items(
     order = collapsed.assign(_value=pd.to_numeric(value).fillna(0.0)).sort_values(
         ["priority_score", "_value", "lead_id"], ascending=[False, False, True], kind="stable"
     )
-    chosen: list[tuple[str, str, str, str]] = []
+    chosen: list[tuple[object, str, str, str]] = []
     room_left = sum(max(int(r), 0) for r in state.room.values())
     lead_owners = _owner_of(owners, order["lead_id"])
-    for position, (lead_id, tier, action, owner) in enumerate(
-        zip(order["lead_id"], order["lead_tier"], order["suggested_action"], lead_owners,
-            strict=True)
-    ):  # fmt: skip
+    for position, (label, tier, action, owner) in enumerate(
+        zip(order.index, order["lead_tier"], order["suggested_action"], lead_owners, strict=True)
+    ):
         if room_left <= 0:  # everyone is full: the rest is backlog, counted in bulk
             for rest_owner, count in lead_owners.iloc[position:].value_counts(dropna=False).items():
                 if rest_owner in backlog:
@@ -562,11 +603,14 @@ def assign_items(
         room_left -= 1
         if pick == owner:
             reason = "owner"
-        chosen.append((lead_id, pick, "owner" if pick == owner else "reassigned", reason))
-    assigned = pd.DataFrame(
-        chosen, columns=["lead_id", "rep_id", "assignment", "assignment_reason"]
+        chosen.append((label, pick, "owner" if pick == owner else "reassigned", reason))
+    labels, rep_ids, kinds, reasons = zip(*chosen, strict=True) if chosen else ((), (), (), ())
+    assigned = collapsed.loc[list(labels)].assign(
+        rep_id=pd.Series(rep_ids, dtype=object).to_numpy(),
+        assignment=pd.Series(kinds, dtype=object).to_numpy(),
+        assignment_reason=pd.Series(reasons, dtype=object).to_numpy(),
     )
-    return collapsed.merge(assigned, on="lead_id", how="inner"), backlog, unassigned
+    return assigned.reset_index(drop=True), backlog, unassigned
 
 
 # -- 5. rows -------------------------------------------------------------------------------
@@ -594,20 +638,21 @@ def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> Buil
     """All reps' lists for business day ``day`` (see the module docstring)."""
     prep = _prepare(inputs, day)
     reps = active_reps(prep)
-    items, without_lead = due_items(prep, params)
-    collapsed = collapse_items(items, prep, params)
+    items, triggers, without_lead = due_items(prep, params)
+    collapsed, kept = collapse_items(items, prep, params)
     leads = prep.leads.set_index("lead_id")
     # a row shows the account a trigger fired for (a company can have several), else the
     # lead's own; its predicted value (marts.user_value) breaks ties of priority_score
-    lead_users = _lookup(collapsed["lead_id"], leads["user_id"])
-    collapsed["user_id"] = [
-        lead_user if trig_user is None or pd.isna(trig_user) else trig_user
-        for trig_user, lead_user in zip(collapsed["trigger_user_id"], lead_users, strict=True)
-    ]
-    values = prep.values.set_index("user_id")
-    for col in ("expected_value_cny", "churn_probability", "horizon_days"):
-        collapsed[col] = pd.to_numeric(pd.Series(_lookup(collapsed["user_id"], values[col]),
-                                                 index=collapsed.index, dtype=object))  # fmt: skip
+    trigger_users = collapsed["trigger_user_id"].to_numpy(dtype=object)
+    collapsed["user_id"] = np.where(
+        pd.isna(trigger_users),
+        prep.leads["user_id"].to_numpy(dtype=object)[collapsed["lead_pos"].to_numpy()],
+        trigger_users,
+    )
+    value_cols = ["expected_value_cny", "churn_probability", "horizon_days"]
+    found = prep.values.set_index("user_id")[value_cols].reindex(collapsed["user_id"].to_numpy())
+    for col in value_cols:
+        collapsed[col] = pd.to_numeric(found[col].to_numpy(dtype=object)).astype(float)
     assigned, backlog, unassigned = assign_items(collapsed, leads["owner_rep_id"], reps, params)
 
     contacts = prep.contacts.set_index("lead_id")
@@ -616,10 +661,12 @@ def build_lists(inputs: PublishInputs, day: date, params: PublishParams) -> Buil
     rows = assigned.copy()
     for col in ("company_name", "contact_name", "phone", "email"):
         rows[col] = _lookup(rows["lead_id"], contacts[col])
+    reasons = lead_reasons(kept, rows["lead_id"], prep, triggers)
     rows["reason_zh"] = [
         r + _value_text(v, p, h)
         for r, v, p, h in zip(
-            rows["reason_zh"], rows["expected_value_cny"], rows["churn_probability"],
+            reasons.reindex(rows["lead_id"].to_numpy()), rows["expected_value_cny"],
+            rows["churn_probability"],
             rows["horizon_days"], strict=True,
         )
     ]  # fmt: skip
