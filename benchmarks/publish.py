@@ -109,7 +109,7 @@ def synthetic_inputs(leads: int, reps: int, seed: int = 7) -> PublishInputs:
                 ],
                 ["winback_call", "onboarding_call", "upsell"],
                 "winback_call",
-            ),  # fmt: skip
+            ),
             "fired_date": d - pd.to_timedelta(rng.integers(0, 5, k), unit="D"),
             "since_date": d - pd.to_timedelta(rng.integers(5, 10, k), unit="D"),
             "lead_id": users["lead_id"].to_numpy()[pick],
@@ -162,7 +162,7 @@ def synthetic_inputs(leads: int, reps: int, seed: int = 7) -> PublishInputs:
             "rep_tier": [
                 "top" if i < reps * 0.2 else "bottom" if i >= reps * 0.9 else "middle"
                 for i in range(reps)
-            ],  # fmt: skip
+            ],
         }
     )
     lifecycle = users[["user_id", "as_of_date", "lifecycle_stage"]].assign(previous_stage="growth")

@@ -60,7 +60,7 @@ __all__ = ["drop_pg_database", "make_pg_database", "postgres_available", "requir
 
 # -- hand-made CRM rows ------------------------------------------------------------------
 # Each row: the SPEC columns as text (None = SQL null) + batch id + load time.
-def _crm(table: str, batch: str, loaded: str, **values: str | None) -> dict[str, Any]:
+def crm_row(table: str, batch: str, loaded: str, **values: str | None) -> dict[str, Any]:
     unknown = set(values) - set(CRM_TABLES[table])
     assert not unknown, f"not a {table} column: {unknown}"
     row: dict[str, Any] = {c: values.get(c) for c in CRM_TABLES[table]}
@@ -70,84 +70,84 @@ def _crm(table: str, batch: str, loaded: str, **values: str | None) -> dict[str,
 
 
 SALES_REPS = [
-    _crm("sales_reps", "b1", "2024-01-01 01:00:00", rep_id="R1", name=" 张三 ",
+    crm_row("sales_reps", "b1", "2024-01-01 01:00:00", rep_id="R1", name=" 张三 ",
          email=" Zhang.San@Example.COM ", team=" Team A ", region="华东",
          hired_at="2023-01-05T09:00:00", is_active="1", daily_capacity="２０",
          updated_at="2024-01-01 00:00:00"),
     # Latest version of R1 before the as-of point: fractional seconds, spaced digits.
-    _crm("sales_reps", "b2", "2024-03-05 11:00:00", rep_id="R1", name="张三",
+    crm_row("sales_reps", "b2", "2024-03-05 11:00:00", rep_id="R1", name="张三",
          email="zhang.san@example.com", team="Team A", region="华东",
          hired_at="2023-01-05T09:00:00", is_active="false", daily_capacity=" 1 5 ",
          updated_at="2024-03-05 10:00:00.123456"),
     # Bad e-mail, impossible hire date, unreadable capacity -> nulls, not a failure.
-    _crm("sales_reps", "b1", "2024-02-01 09:00:00", rep_id="Ｒ２", name="李四",
+    crm_row("sales_reps", "b1", "2024-02-01 09:00:00", rep_id="Ｒ２", name="李四",
          email="not-an-email", team="Team B", region="华北", hired_at="2024-02-30",
          is_active="Yes", daily_capacity="ten", updated_at="2024-02-01T08:00:00Z"),
     # Only version is updated exactly at the as-of end (exclusive) -> not visible.
-    _crm("sales_reps", "b3", "2024-03-10 17:00:00", rep_id="R3", name="王五",
+    crm_row("sales_reps", "b3", "2024-03-10 17:00:00", rep_id="R3", name="王五",
          email="w@example.com", team="Team B", region="华北", hired_at="2024-03-10",
          is_active="t", daily_capacity="5", updated_at="2024-03-10 16:00:00"),
     # Unreadable updated_at -> cannot be placed in time -> not visible.
-    _crm("sales_reps", "b1", "2024-02-01 09:00:00", rep_id="R4", name="赵六",
+    crm_row("sales_reps", "b1", "2024-02-01 09:00:00", rep_id="R4", name="赵六",
          email="z@example.com", team="Team B", region="华北", hired_at="2024-01-01",
          is_active="f", daily_capacity="5", updated_at="yesterday"),
 ]  # fmt: skip
 
 LEADS = [
-    _crm("leads", "b1", "2024-02-01 01:00:00", lead_id="L1", company_name="Acme",
+    crm_row("leads", "b1", "2024-02-01 01:00:00", lead_id="L1", company_name="Acme",
          contact_name="Ann", phone="138 0013 8000", email="ann@acme.cn", industry="IT",
          company_size="50", province="上海", city="上海", source_channel="crawl",
          user_id=None, status="new", owner_rep_id="R1", created_at="2024-02-01 00:00:00",
          updated_at="2024-02-01 00:00:00", is_deleted="0"),
-    _crm("leads", "b2", "2024-03-09 01:00:00", lead_id="L1", company_name="Acme",
+    crm_row("leads", "b2", "2024-03-09 01:00:00", lead_id="L1", company_name="Acme",
          contact_name="Ann", phone="+86 138-0013-8001", email="ann@acme.cn", industry="IT",
          company_size="50", province="上海", city="上海", source_channel="crawl",
          user_id="u1", status="Contacted", owner_rep_id="R1",
          created_at="2024-02-01 00:00:00", updated_at="2024-03-09T00:00:00",
          is_deleted="0"),
     # Updated after the as-of end: a later run sees it, this one must not.
-    _crm("leads", "b3", "2024-03-11 01:00:00", lead_id="L1", company_name="Acme",
+    crm_row("leads", "b3", "2024-03-11 01:00:00", lead_id="L1", company_name="Acme",
          contact_name="Ann", phone="13800138002", email="ann@acme.cn", industry="IT",
          company_size="50", province="上海", city="上海", source_channel="crawl",
          user_id="u1", status="lost", owner_rep_id="R1", created_at="2024-02-01 00:00:00",
          updated_at="2024-03-11 00:00:00", is_deleted="1"),
-    _crm("leads", "b1", "2024-03-02 01:00:00", lead_id="L2",
+    crm_row("leads", "b1", "2024-03-02 01:00:00", lead_id="L2",
          company_name="　ＡＣＭＥ　Trading  Co ", contact_name=" 陈 ",
          phone="0086 139-0000-1111", email=" Sales@ACME.cn ", industry="制造",
          company_size="１２０", province="江苏", city="苏州", source_channel=" SEM ",
          user_id="u2", status="Qualified", owner_rep_id="Ｒ２",
          created_at="2024-03-01 17:00:00", updated_at="2024-03-01 17:00:00",
          is_deleted="t"),
-    _crm("leads", "b1", "2024-03-02 01:00:00", lead_id="L3", company_name="acme trading co",
+    crm_row("leads", "b1", "2024-03-02 01:00:00", lead_id="L3", company_name="acme trading co",
          contact_name="Wu", phone="(+86) 137 0000 2222", email="WU@acme.cn",
          industry="制造", company_size="1,200", province="江苏", city="苏州",
          source_channel="referral", user_id=None, status="new", owner_rep_id="R9",
          created_at="2024-03-02 01:02:03.5", updated_at="2024-03-02 01:02:03.5",
          is_deleted="no"),
-    _crm("leads", "b1", "2024-03-02 01:00:00", lead_id="L4", company_name="Beta",
+    crm_row("leads", "b1", "2024-03-02 01:00:00", lead_id="L4", company_name="Beta",
          contact_name="Li", phone="021-5555 6666", email="li@beta", industry="零售",
          company_size="abc", province="上海", city="上海", source_channel="organic",
          user_id=None, status="lost", owner_rep_id="R1",
          created_at="2024/03/03 10:00:00", updated_at="2024-03-03 10:00:00",
          is_deleted=None),
-    _crm("leads", "b1", "2024-03-02 01:00:00", lead_id="L5", company_name="Gamma",
+    crm_row("leads", "b1", "2024-03-02 01:00:00", lead_id="L5", company_name="Gamma",
          contact_name="Xu", phone="12345", email=None, industry=None, company_size=" ",
          province=None, city=None, source_channel="event", user_id=None,
          status="member", owner_rep_id=None, created_at="not a time",
          updated_at="2024-03-04 10:00:00", is_deleted="false"),
-    _crm("leads", "b1", "2024-03-02 01:00:00", lead_id="L6", company_name="Delta",
+    crm_row("leads", "b1", "2024-03-02 01:00:00", lead_id="L6", company_name="Delta",
          contact_name="Ma", phone="8613600003333", email="ma@delta.cn", industry="IT",
          company_size="８", province="北京", city="北京", source_channel="cold_call",
          user_id="u6", status="signed", owner_rep_id="R1",
          created_at="2024-03-04 10:00:00+08:00", updated_at="2024-03-04 10:00:00",
          is_deleted="0"),
     # Two loads of one version (same updated_at): the later load wins.
-    _crm("leads", "b1", "2024-03-05 01:00:00", lead_id="L7", company_name="Epsilon",
+    crm_row("leads", "b1", "2024-03-05 01:00:00", lead_id="L7", company_name="Epsilon",
          contact_name="Qi", phone="13900000001", email="qi@eps.cn", industry="IT",
          company_size="10", province="北京", city="北京", source_channel="sem",
          user_id=None, status="new", owner_rep_id="R1", created_at="2024-03-05 00:00:00",
          updated_at="2024-03-05 00:00:00", is_deleted="0"),
-    _crm("leads", "b2", "2024-03-06 01:00:00", lead_id="L7", company_name="Epsilon",
+    crm_row("leads", "b2", "2024-03-06 01:00:00", lead_id="L7", company_name="Epsilon",
          contact_name="Qi", phone="13900000002", email="qi@eps.cn", industry="IT",
          company_size="10", province="北京", city="北京", source_channel="sem",
          user_id=None, status="contacted", owner_rep_id="R1",
@@ -156,23 +156,23 @@ LEADS = [
 ]  # fmt: skip
 
 FOLLOWUPS = [
-    _crm("followups", "b1", "2024-03-10 01:00:00", followup_id="F1", lead_id="L1",
+    crm_row("followups", "b1", "2024-03-10 01:00:00", followup_id="F1", lead_id="L1",
          rep_id="R1", channel="WeChat", outcome=" Interested ", note="  约了下周拜访 ",
          next_followup_at="", occurred_at="2024-03-09 23:30:00+08:00",
          updated_at="2024-03-09 15:30:00"),
     # Dangling lead id: the relationships test warns, the build does not fail.
-    _crm("followups", "b1", "2024-03-10 01:00:00", followup_id="F2", lead_id="L99",
+    crm_row("followups", "b1", "2024-03-10 01:00:00", followup_id="F2", lead_id="L99",
          rep_id="R1", channel="PHONE", outcome="no_answer", note=None,
          next_followup_at="2024-03-12T02:00:00", occurred_at="2024-03-09T16:00:00",
          updated_at="2024-03-09T16:00:00"),
 ]  # fmt: skip
 
 CONTRACTS = [
-    _crm("contracts", "b1", "2024-03-10 17:00:00", contract_id="C1", lead_id="L6",
+    crm_row("contracts", "b1", "2024-03-10 17:00:00", contract_id="C1", lead_id="L6",
          user_id="u6", plan=" Pro ", amount="１,２００.５", signed_at="2024-03-10 15:59:59",
          starts_at="2024-03-11", ends_at="2025-03-10", status="ACTIVE",
          updated_at="2024-03-10 15:59:59"),
-    _crm("contracts", "b1", "2024-03-10 17:00:00", contract_id="C2", lead_id="L2",
+    crm_row("contracts", "b1", "2024-03-10 17:00:00", contract_id="C2", lead_id="L2",
          user_id="u2", plan="basic", amount="abc", signed_at="2024-03-10 08:00:00",
          starts_at="2024-03-10", ends_at="2024-13-01", status="cancelled",
          updated_at="2024-03-10 08:00:00"),
@@ -280,8 +280,9 @@ EVENTS = _edge_events() + _generated_events()
 
 
 # -- Arrow tables for Warehouse.bulk_insert -----------------------------------------
-def _crm_arrow(table: str) -> pa.Table:
-    rows = CRM_ROWS[table]
+def crm_arrow(table: str, rows: list[dict[str, Any]] | None = None) -> pa.Table:
+    """Raw CRM rows (``crm_row``; default: the hand-made ones) as the loader lands them."""
+    rows = CRM_ROWS[table] if rows is None else rows
     cols = list(CRM_TABLES[table])
     arrays = {c: pa.array([r[c] for r in rows], pa.string()) for c in cols}
     arrays["_batch_id"] = pa.array([r["_batch_id"] for r in rows], pa.string())
@@ -306,7 +307,7 @@ def load_raw(target: WarehouseTarget) -> None:
     with Warehouse(target) as wh:
         ensure_schemas(wh)
         for table in CRM_TABLES:
-            wh.bulk_insert(f"raw.crm__{table}", _crm_arrow(table))
+            wh.bulk_insert(f"raw.crm__{table}", crm_arrow(table))
         wh.bulk_insert("raw.events__events", _events_arrow())
 
 

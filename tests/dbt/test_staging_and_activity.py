@@ -73,9 +73,9 @@ def test_build_succeeds_with_expected_warnings(built):
         # Dangling references in the hand-made CRM rows are reported, not fatal.
         assert any(name.startswith("relationships_stg_crm__followups_lead_id") for name in warned)
         assert any(name.startswith("relationships_stg_crm__leads_owner_rep_id") for name in warned)
-        # The unit tests of the selected models ran and passed (staging: 2, daily facts: 1).
+        # The unit tests of the selected models ran and passed (staging: 3, daily facts: 1).
         unit = [n for n in summary.nodes if n.unique_id.startswith("unit_test.")]
-        assert len(unit) == 3 and all(n.status == "pass" for n in unit)
+        assert len(unit) == 4 and all(n.status == "pass" for n in unit)
 
 
 # -- staging -------------------------------------------------------------------------
@@ -306,6 +306,83 @@ def test_next_day_picks_up_late_event_within_lookback(tmp_path, built_duckdb, ra
     before = _records(_expected_active_users_daily(raw_events, as_of))
     mar9_before = next(r for r in before if r["activity_date"] == pd.Timestamp("2024-03-09"))
     assert mar9["dau"] == mar9_before["dau"] + 1  # u10's late page_view
+
+
+def _copy_warehouse(source: Path, dest: Path) -> None:
+    shutil.copy(source, dest)
+    if Path(f"{source}.wal").exists():
+        shutil.copy(f"{source}.wal", f"{dest}.wal")
+
+
+def test_lead_versions_are_cleaned_once_and_follow_reloads(tmp_path, built_duckdb, as_of):
+    """stg_crm__lead_versions stages only newly loaded raw rows, replaces a reloaded row
+    (same raw lead_id and updated_at) and mirrors raw; stg_crm__leads built from it for
+    a later and then an earlier day equals a full rebuild from raw for that day."""
+    from tests.dbt.conftest import crm_arrow, crm_row
+    from userops.config import WarehouseTarget
+    from userops.transform.dbt import build
+    from userops.windows import BusinessDay
+
+    target = WarehouseTarget(kind="duckdb", duckdb_path=tmp_path / "incremental.duckdb")
+    _copy_warehouse(built_duckdb.target.duckdb_path, target.duckdb_path)
+    common = dict(industry="制造", province="江苏", city="苏州", owner_rep_id="R1",
+                  company_size="1,200", user_id=None)  # fmt: skip
+    landed = [
+        # a reload of L3's only version with new content: it replaces the stored copy
+        crm_row("leads", "b4", "2024-03-12 01:00:00", lead_id="L3", company_name="Acme Trading",
+                contact_name="Wu", phone="13700002223", email="wu@acme.cn",
+                source_channel="referral", status="Contacted", created_at="2024-03-02 01:02:03.5",
+                updated_at="2024-03-02 01:02:03.5", is_deleted="no", **common),
+        # a new version of L2, and a new lead: both after the first as-of day
+        crm_row("leads", "b4", "2024-03-12 01:00:00", lead_id="L2", company_name="ACME Trading Co",
+                contact_name="陈", phone="13900001112", email="sales@acme.cn",
+                source_channel="sem", status="signed", created_at="2024-03-01 17:00:00",
+                updated_at="2024-03-11 09:00:00", is_deleted="f", **common),
+        crm_row("leads", "b4", "2024-03-12 01:00:00", lead_id="L8", company_name="Zeta",
+                contact_name="Yu", phone="13500000000", email="yu@zeta.cn",
+                source_channel="organic", status="new", created_at="2024-03-11 08:00:00",
+                updated_at="2024-03-11 08:00:00", is_deleted="0", **common),
+    ]  # fmt: skip
+    with Warehouse(target) as wh:
+        wh.execute(
+            "delete from raw.crm__leads where lead_id = 'L3' and updated_at = '2024-03-02 01:02:03.5'"
+        )
+        wh.bulk_insert("raw.crm__leads", crm_arrow("leads", landed))
+        raw_rows = wh.fetchall("select count(*) from raw.crm__leads")[0][0]
+
+    select = ["stg_crm__sales_reps", "stg_crm__lead_versions", "stg_crm__leads"]
+    tables = {
+        "staging.stg_crm__lead_versions": "source_lead_id, source_updated_at, _loaded_at",
+        "staging.stg_crm__leads": "lead_id",
+    }
+    for n, day in enumerate((as_of.day + dt.timedelta(days=3), as_of.day - dt.timedelta(days=5))):
+        business_day = BusinessDay(day, as_of.tz)
+        summary = build(business_day, target, select=select, unit_tests=False,
+                        target_path=tmp_path / "target", log_path=tmp_path / "logs")  # fmt: skip
+        assert summary.success, summary.failed_nodes
+        run_sql = next((tmp_path / "target" / "run").rglob("stg_crm__lead_versions.sql"))
+        assert "delete from" in run_sql.read_text().lower()  # the incremental path
+        full = WarehouseTarget(kind="duckdb", duckdb_path=tmp_path / f"full{n}.duckdb")
+        _copy_warehouse(target.duckdb_path, full.duckdb_path)
+        summary = build(business_day, full, select=select, unit_tests=False, full_refresh=True,
+                        target_path=tmp_path / f"target-full{n}", log_path=tmp_path / "logs")  # fmt: skip
+        assert summary.success, summary.failed_nodes
+        for relation, order in tables.items():
+            sql = f"select * from {relation} order by {order}"
+            with Warehouse(target) as wh, Warehouse(full) as ref:
+                got, want = _records(wh.fetch_df(sql)), _records(ref.fetch_df(sql))
+            assert got == want, (day, relation)
+
+    with Warehouse(target) as wh:
+        versions = wh.fetch_df("select * from staging.stg_crm__lead_versions")
+        leads = _by_key(wh.fetch_df("select * from staging.stg_crm__leads"), "lead_id")
+    # the raw rows without a usable id or update time are the only ones left out
+    assert len(versions) == raw_rows  # every hand-made lead row has both
+    l3 = versions[versions["lead_id"] == "L3"]
+    assert l3["company_name"].tolist() == ["Acme Trading"] and l3["_batch_id"].tolist() == ["b4"]
+    # as of the earlier day, L2's new version and L8 are not known yet
+    assert "L8" not in leads and leads["L2"]["lead_status"] == "qualified"
+    assert leads["L3"]["lead_status"] == "contacted"  # the reload replaced it for every day
 
 
 def test_mart_columns_are_documented(built):
