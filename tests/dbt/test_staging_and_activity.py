@@ -268,6 +268,13 @@ def test_rerun_of_same_date_leaves_mart_identical(built):
     assert "delete from" in run_sql.read_text().lower()
 
 
+def _copy_warehouse(source: Path, dest: Path) -> None:
+    """A copy of a DuckDB warehouse file (and its WAL) to build on."""
+    shutil.copy(source, dest)
+    if Path(f"{source}.wal").exists():
+        shutil.copy(f"{source}.wal", f"{dest}.wal")
+
+
 def test_next_day_picks_up_late_event_within_lookback(tmp_path, built_duckdb, raw_events, as_of):
     """Build D+1 incrementally on a copy of the D warehouse: the event for D-1
     received during D+1 is counted, rows already final keep their as-of date."""
@@ -275,11 +282,8 @@ def test_next_day_picks_up_late_event_within_lookback(tmp_path, built_duckdb, ra
     from userops.transform.dbt import build
     from userops.windows import BusinessDay
 
-    source = built_duckdb.target.duckdb_path
     target = WarehouseTarget(kind="duckdb", duckdb_path=tmp_path / "warehouse.duckdb")
-    shutil.copy(source, target.duckdb_path)
-    if Path(f"{source}.wal").exists():
-        shutil.copy(f"{source}.wal", f"{target.duckdb_path}.wal")
+    _copy_warehouse(built_duckdb.target.duckdb_path, target.duckdb_path)
     next_day = BusinessDay(as_of.day + dt.timedelta(days=1), as_of.tz)
     build(
         next_day,
@@ -306,12 +310,6 @@ def test_next_day_picks_up_late_event_within_lookback(tmp_path, built_duckdb, ra
     before = _records(_expected_active_users_daily(raw_events, as_of))
     mar9_before = next(r for r in before if r["activity_date"] == pd.Timestamp("2024-03-09"))
     assert mar9["dau"] == mar9_before["dau"] + 1  # u10's late page_view
-
-
-def _copy_warehouse(source: Path, dest: Path) -> None:
-    shutil.copy(source, dest)
-    if Path(f"{source}.wal").exists():
-        shutil.copy(f"{source}.wal", f"{dest}.wal")
 
 
 def test_lead_versions_are_cleaned_once_and_follow_reloads(tmp_path, built_duckdb, as_of):
