@@ -60,7 +60,7 @@
 {% macro row_fingerprint(columns) -%}
     {%- set parts = [] -%}
     {%- for c in columns -%}
-        {%- do parts.append("coalesce(cast(" ~ c ~ " as varchar), '<null>')") -%}
+        {%- do parts.append("coalesce(cast(" ~ c ~ " as " ~ userops.string_type() ~ "), '<null>')") -%}
     {%- endfor -%}
     md5({{ parts | join(" || '|' || ") }})
 {%- endmacro %}

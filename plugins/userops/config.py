@@ -57,10 +57,13 @@ def redact_url(url: str) -> str:
 
 @dataclass(frozen=True)
 class WarehouseTarget:
-    """Where the warehouse lives: a DuckDB file or a PostgreSQL database."""
+    """Where the warehouse lives: a DuckDB file, a PostgreSQL database or a local Spark
+    warehouse folder (Parquet tables, embedded metastore; ADR 0011)."""
 
-    kind: str  # "duckdb" | "postgres"
+    kind: str  # "duckdb" | "postgres" | "spark"
     duckdb_path: Path | None = None
+    #: ``spark://<folder>``: the folder holding the Parquet tables and the metastore
+    spark_dir: Path | None = None
     pg_host: str = "127.0.0.1"
     pg_port: int = 5432
     pg_user: str = "postgres"
@@ -72,7 +75,13 @@ class WarehouseTarget:
 
     @classmethod
     def parse(cls, value: str, base: Path = PROJECT_ROOT) -> WarehouseTarget:
-        """Parse ``USEROPS_WAREHOUSE``: a ``postgresql://`` URL, else a DuckDB path."""
+        """Parse ``USEROPS_WAREHOUSE``: a ``postgresql://`` URL, a ``spark://`` folder,
+        else a DuckDB path."""
+        if value.startswith("spark://"):
+            folder = Path(value.removeprefix("spark://")).expanduser()
+            if not str(folder).strip("./"):
+                raise ConfigError(f"USEROPS_WAREHOUSE={value}: a spark:// target names a folder")
+            return cls(kind="spark", spark_dir=folder if folder.is_absolute() else base / folder)
         if value.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
             url = urlparse(value)
             return cls(
@@ -92,8 +101,34 @@ class WarehouseTarget:
         return self.kind == "duckdb"
 
     @property
+    def is_spark(self) -> bool:
+        return self.kind == "spark"
+
+    @property
     def dbt_target(self) -> str:
-        return "duckdb" if self.is_duckdb else "postgres"
+        return self.kind
+
+    def spark_conf(self) -> dict[str, str]:
+        """Spark settings of the local session (Spark only): the same for dbt's session
+        and the Python steps', which share one session per process."""
+        assert self.spark_dir is not None
+        metastore = self.spark_dir / "metastore_db"
+        return {
+            "spark.master": os.environ.get("USEROPS_SPARK_MASTER", "local[2]"),
+            "spark.sql.warehouse.dir": str(self.spark_dir / "warehouse"),
+            "spark.hadoop.javax.jdo.option.ConnectionURL": (
+                f"jdbc:derby:;databaseName={metastore};create=true"
+            ),
+            "spark.driver.extraJavaOptions": f"-Dderby.system.home={self.spark_dir}",
+            "spark.driver.memory": os.environ.get("USEROPS_SPARK_DRIVER_MEMORY", "2g"),
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.ansi.enabled": "false",
+            "spark.sql.shuffle.partitions": "4",
+            "spark.sql.sources.partitionOverwriteMode": "dynamic",
+            "spark.sql.sources.default": "parquet",
+            "spark.sql.legacy.createHiveTableByDefault": "false",
+            "spark.ui.enabled": "false",
+        }
 
     def conninfo(self, dbname: str | None = None) -> str:
         """libpq connection string (PostgreSQL only)."""
@@ -114,6 +149,15 @@ class WarehouseTarget:
                 "USEROPS_DUCKDB_PATH": str(self.duckdb_path),
                 "USEROPS_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit or DUCKDB_DEFAULT_MEMORY,
             }
+        if self.is_spark:
+            conf = self.spark_conf()
+            return {
+                "USEROPS_SPARK_MASTER": conf["spark.master"],
+                "USEROPS_SPARK_WAREHOUSE_DIR": conf["spark.sql.warehouse.dir"],
+                "USEROPS_SPARK_METASTORE_URL": conf["spark.hadoop.javax.jdo.option.ConnectionURL"],
+                "USEROPS_SPARK_JAVA_OPTIONS": conf["spark.driver.extraJavaOptions"],
+                "USEROPS_SPARK_DRIVER_MEMORY": conf["spark.driver.memory"],
+            }
         return {
             "USEROPS_PG_HOST": self.pg_host,
             "USEROPS_PG_PORT": str(self.pg_port),
@@ -126,6 +170,8 @@ class WarehouseTarget:
         """Human-readable location, without the password."""
         if self.is_duckdb:
             return f"duckdb:{self.duckdb_path}"
+        if self.is_spark:
+            return f"spark:{self.spark_dir}"
         return f"postgresql://{self.pg_user}@{self.pg_host}:{self.pg_port}/{self.pg_dbname}"
 
 

@@ -1,11 +1,16 @@
-"""One small interface over the two warehouses (DuckDB file, PostgreSQL).
+"""One small interface over the warehouses (DuckDB file, PostgreSQL, local Spark).
 
 Only bulk paths: DuckDB inserts straight from an Arrow table, PostgreSQL uses
-``COPY ... FROM STDIN`` (psycopg 3).  DuckDB allows one writer per file across
-processes, so every DuckDB connection here holds an exclusive ``fcntl`` lock on
-``<file>.lock`` for its lifetime: concurrent writers (two Airflow tasks, a test
-and dbt) queue instead of failing.  dbt runs take the same lock
-(:func:`duckdb_lock`).
+``COPY ... FROM STDIN`` (psycopg 3), Spark writes a DataFrame made from the Arrow
+table.  DuckDB allows one writer per file across processes, so every DuckDB
+connection here holds an exclusive ``fcntl`` lock on ``<file>.lock`` for its
+lifetime: concurrent writers (two Airflow tasks, a test and dbt) queue instead of
+failing.  dbt runs take the same lock (:func:`duckdb_lock`).
+
+A local Spark warehouse (``spark://<folder>``) keeps its catalog in an embedded
+(Derby) metastore that one JVM opens at a time: the process that first opens it
+keeps one Spark session, shared with dbt's session method, and the lock on
+``<folder>/warehouse.lock`` until it exits or opens another folder (ADR 0011).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import io
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +52,91 @@ def duckdb_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+class _SparkHolder:
+    """The process's Spark session and the lock of the folder it opened."""
+
+    session: Any = None
+    folder: Path | None = None
+    lock: Any = None
+
+
+def spark_session(target: WarehouseTarget) -> Any:
+    """The process's Spark session on ``target``'s folder (started on first use).
+
+    dbt's session method calls ``getOrCreate`` with the same settings (profiles.yml), so
+    dbt and the Python steps of one process read and write one catalog.
+    """
+    assert target.spark_dir is not None
+    folder = target.spark_dir.resolve()
+    if _SparkHolder.session is not None and _SparkHolder.folder == folder:
+        return _SparkHolder.session
+    stop_spark()
+    from pyspark.sql import SparkSession
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fh = open(folder / "warehouse.lock", "a+")  # noqa: SIM115 - held until stop_spark
+    fcntl.flock(fh, fcntl.LOCK_EX)
+    builder = SparkSession.builder.appName("userops").enableHiveSupport()
+    for key, value in target.spark_conf().items():
+        builder = builder.config(key, value)
+    _SparkHolder.session = builder.getOrCreate()
+    _SparkHolder.folder, _SparkHolder.lock = folder, fh
+    return _SparkHolder.session
+
+
+def stop_spark() -> None:
+    """Stop the process's Spark session (if any) and release its folder's lock."""
+    if _SparkHolder.session is not None:
+        _SparkHolder.session.stop()
+        # a stopped session's JVM keeps the embedded metastore open: a new folder needs
+        # a new gateway, which pyspark starts when the old one is gone
+        from pyspark import SparkContext
+
+        SparkContext._gateway = None  # type: ignore[attr-defined]
+        SparkContext._jvm = None  # type: ignore[attr-defined]
+    if _SparkHolder.lock is not None:
+        _SparkHolder.lock.close()
+    _SparkHolder.session = _SparkHolder.folder = _SparkHolder.lock = None
+
+
+#: Type names of our DDL (written for DuckDB and PostgreSQL) in Spark's words.
+_SPARK_TYPES = (
+    (re.compile(r"\bdouble precision\b", re.I), "double"),
+    (re.compile(r"\b(varchar|jsonb|json)\b", re.I), "string"),
+)
+#: Constraints Spark does not keep on Parquet tables, and quoted names in backticks.
+_SPARK_CONSTRAINTS = (
+    (re.compile(r"\s+not null\b", re.I), ""),
+    (re.compile(r",\s*primary key\s*\([^)]*\)", re.I), ""),
+    (re.compile(r"\s+primary key\b", re.I), ""),
+    (re.compile(r'"(\w+)"'), r"`\1`"),
+)
+_CREATE_TABLE = re.compile(r"^\s*create table if not exists\s+(\S+)\s*\(", re.I)
+_ADD_COLUMN = re.compile(
+    r"^\s*alter table\s+(\S+)\s+add column if not exists\s+(\w+)\s+(.+?)\s*$", re.I | re.S
+)
+
+
+def _spark_types(sql: str) -> str:
+    for pattern, repl in _SPARK_TYPES:
+        sql = pattern.sub(repl, sql)
+    return sql
+
+
+def spark_ddl(sql: str) -> str | None:
+    """``sql`` for Spark: a ``create table`` gets Spark types, no constraints and
+    ``using parquet``; other statements are returned unchanged. ``None`` for
+    PostgreSQL-only upkeep (``create index``), which Spark has no use for."""
+    if re.match(r"^\s*create (unique )?index\b", sql, re.I):
+        return None
+    if not _CREATE_TABLE.match(sql):
+        return sql
+    sql = _spark_types(sql)
+    for pattern, repl in _SPARK_CONSTRAINTS:
+        sql = pattern.sub(repl, sql)
+    return sql if re.search(r"\busing\s+\w+", sql, re.I) else f"{sql.rstrip()} using parquet"
+
+
 class Warehouse:
     """A live connection to the warehouse; use as a context manager.
 
@@ -62,7 +153,9 @@ class Warehouse:
 
     # -- lifecycle ---------------------------------------------------------------
     def __enter__(self) -> Warehouse:
-        if self.kind == "duckdb":
+        if self.kind == "spark":
+            self._conn = spark_session(self.target)
+        elif self.kind == "duckdb":
             import duckdb
 
             assert self.target.duckdb_path is not None
@@ -81,7 +174,7 @@ class Warehouse:
 
     def __exit__(self, *exc: object) -> None:
         try:
-            if self._conn is not None:
+            if self._conn is not None and self.kind != "spark":  # the session stays up
                 self._conn.close()
         finally:
             self._conn = None
@@ -98,12 +191,29 @@ class Warehouse:
     @property
     def param(self) -> str:
         """The positional placeholder of this warehouse's driver."""
-        return "?" if self.kind == "duckdb" else "%s"
+        return "%s" if self.kind == "postgres" else "?"
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        if self.kind == "spark":
+            self._spark_execute(sql, params)
+            return
         self._conn.execute(sql, params) if params is not None else self._conn.execute(sql)
 
+    def _spark_execute(self, sql: str, params: Sequence[Any] | None) -> None:
+        add = _ADD_COLUMN.match(sql)
+        if add:  # Spark has no "add column if not exists"
+            table, column, type_ = add.groups()
+            if column.lower() not in {c.lower() for c in self._conn.table(table).columns}:
+                self._conn.sql(f"alter table {table} add columns ({column} {_spark_types(type_)})")
+            return
+        statement = spark_ddl(sql)
+        if statement is not None:
+            self._conn.sql(statement, args=list(params) if params is not None else None)
+
     def fetchall(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple]:
+        if self.kind == "spark":
+            rows = self._conn.sql(sql, args=list(params) if params is not None else None)
+            return [tuple(r) for r in rows.collect()]
         if self.kind == "duckdb":
             return self._conn.execute(sql, params or []).fetchall()
         with self._conn.cursor() as cur:
@@ -111,6 +221,9 @@ class Warehouse:
             return cur.fetchall()
 
     def fetch_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        if self.kind == "spark":
+            frame = self._conn.sql(sql, args=list(params) if params is not None else None)
+            return frame.toArrow().to_pandas()
         if self.kind == "duckdb":
             return self._conn.execute(sql, params or []).df()
         with self._conn.cursor() as cur:
@@ -120,8 +233,13 @@ class Warehouse:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """All statements inside commit together or not at all."""
-        if self.kind == "duckdb":
+        """All statements inside commit together or not at all (DuckDB, PostgreSQL).
+
+        Spark has no transactions: its loads are idempotent by overwriting whole
+        partitions instead, so a crash is mended by the rerun (ADR 0011)."""
+        if self.kind == "spark":
+            yield
+        elif self.kind == "duckdb":
             self._conn.execute("begin transaction")
             try:
                 yield
@@ -134,6 +252,8 @@ class Warehouse:
                 yield
 
     def table_exists(self, schema: str, table: str) -> bool:
+        if self.kind == "spark":
+            return bool(self._conn.catalog.tableExists(f"{schema}.{table}"))
         rows = self.fetchall(
             "select count(*) from information_schema.tables "
             f"where table_schema = {self.param} and table_name = {self.param}",
@@ -147,7 +267,9 @@ class Warehouse:
         if data.num_rows == 0:
             return 0
         cols = ", ".join(f'"{c}"' for c in data.column_names)
-        if self.kind == "duckdb":
+        if self.kind == "spark":
+            self._spark_insert(table, data)
+        elif self.kind == "duckdb":
             self._conn.register("_userops_bulk", scan_batches(data))
             try:
                 self._conn.execute(f"insert into {table} ({cols}) select {cols} from _userops_bulk")
@@ -167,10 +289,36 @@ class Warehouse:
                 copy.write(buf.getvalue())
         return data.num_rows
 
+    def _spark_insert(self, table: str, data: pa.Table, overwrite: bool = False) -> None:
+        """Insert (or overwrite the partitions of) ``data`` into ``table`` by column name;
+        columns ``data`` lacks are null, every value is cast to the table's type."""
+        frame = self._conn.createDataFrame(data)
+        frame.createOrReplaceTempView("_userops_bulk")
+        given = set(data.column_names)
+        fields = self._conn.table(table).schema.fields
+        exprs = ", ".join(
+            f"cast({'`' + f.name + '`' if f.name in given else 'null'} "
+            f"as {f.dataType.simpleString()}) as `{f.name}`"
+            for f in fields
+        )
+        verb = "insert overwrite table" if overwrite else "insert into"
+        try:
+            self._conn.sql(f"{verb} {table} select {exprs} from _userops_bulk")
+        finally:
+            self._conn.catalog.dropTempView("_userops_bulk")
+
+    def overwrite_partitions(self, table: str, data: pa.Table) -> int:
+        """Spark: replace the partitions of ``table`` that ``data`` holds rows of with
+        ``data`` (dynamic partition overwrite), the idempotent load of a slice."""
+        if self.kind != "spark":
+            raise ValueError("overwrite_partitions is for Spark warehouses")
+        self._spark_insert(table, data, overwrite=True)
+        return data.num_rows
+
 
 def ensure_postgres_database(target: WarehouseTarget) -> None:
     """Create the PostgreSQL warehouse database if it does not exist yet."""
-    if target.is_duckdb:
+    if target.kind != "postgres":
         return
     import psycopg
 

@@ -1,7 +1,7 @@
 {#
     Text cleaning shared by every staging model. All of it is plain SQL that both
-    engines evaluate identically (translate, regexp_replace with the 'g' flag,
-    lower, nullif), so DuckDB and PostgreSQL stage the same values.
+    engines evaluate identically (translate, regex_replace, lower, nullif), so
+    DuckDB, PostgreSQL and Spark stage the same values.
 #}
 
 {#- Full-width ASCII variants (U+FF01..U+FF5E) and the ideographic space (U+3000)
@@ -11,7 +11,7 @@
 {% macro to_halfwidth(expr) -%}
     case
         when {{ userops.regex_like(expr, '[！-～　]') }}
-            then translate({{ expr }}, '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　', '!"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ')
+            then translate({{ expr }}, '！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～　', {{ userops.sql_text_literal('!"#$%&' ~ "'" ~ '()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~ ') }})
         else {{ expr }}
     end
 {%- endmacro %}
@@ -19,7 +19,7 @@
 {#- Leading/trailing whitespace (ASCII and ideographic) removed; '' -> null.
     Free text (names, notes) keeps its full-width punctuation: only the ends change. -#}
 {% macro clean_text(expr) -%}
-    nullif(regexp_replace({{ expr }}, '^[[:space:]　]+|[[:space:]　]+$', '', 'g'), '')
+    nullif({{ userops.regex_replace(expr, '^[[:space:]　]+|[[:space:]　]+$', '') }}, '')
 {%- endmacro %}
 
 {#- Identifiers: full-width -> ASCII, trimmed, '' -> null; case kept. -#}
@@ -35,14 +35,14 @@
 {#- E-mail addresses: full-width -> ASCII, all whitespace removed, lower-cased;
     null unless it looks like local@domain.tld. -#}
 {% macro clean_email(expr) -%}
-    {%- set e = "lower(regexp_replace(" ~ userops.to_halfwidth(expr) ~ ", '[[:space:]]+', '', 'g'))" -%}
+    {%- set e = "lower(" ~ userops.regex_replace(userops.to_halfwidth(expr), '[[:space:]]+', '') ~ ")" -%}
     case when {{ userops.regex_like(e, '^[^@]+@[^@]+[.][^@.]+$') }} then {{ e }} end
 {%- endmacro %}
 
 {#- Company name key for de-duplication: full-width -> ASCII, lower-cased, every
     whitespace character removed ("Acme  Co" = "ＡＣＭＥ Co" = "acmeco"). -#}
 {% macro normalize_company_name(expr) -%}
-    nullif(lower(regexp_replace({{ userops.to_halfwidth(expr) }}, '[[:space:]]+', '', 'g')), '')
+    nullif(lower({{ userops.regex_replace(userops.to_halfwidth(expr), '[[:space:]]+', '') }}), '')
 {%- endmacro %}
 
 {#- Mainland mobile numbers as `+86` + 11 digits. Full-width digits, spaces, dashes,
@@ -50,8 +50,8 @@
     not 11 digits starting with 1 after that (landlines, short numbers), and any
     number with another international prefix (`+1 415...`, `00852...`), becomes null. -#}
 {% macro normalize_phone(expr) -%}
-    {%- set dialled = "regexp_replace(" ~ userops.to_halfwidth(expr) ~ ", '[^0-9+]', '', 'g')" -%}
-    {%- set national = "regexp_replace(regexp_replace(" ~ dialled ~ ", '^([+]|00)?86(1[0-9]{10})$', '\\2'), '[^0-9]', '', 'g')" -%}
+    {%- set dialled = userops.regex_replace(userops.to_halfwidth(expr), '[^0-9+]', '') -%}
+    {%- set national = userops.regex_replace(userops.regex_replace(dialled, '^([+]|00)?86(1[0-9]{10})$', '\\2', global=false), '[^0-9]', '') -%}
     case
         when {{ userops.regex_like(dialled, '^([+]|00)') }} and not {{ userops.regex_like(dialled, '^([+]|00)86') }}
             then null

@@ -11,8 +11,8 @@
 {% macro parse_timestamp_utc(expr) -%}
     {%- set s0 = userops.clean_id(expr) -%}
     {%- set s1 = "replace(" ~ s0 ~ ", '/', '-')" -%}
-    {%- set s2 = "regexp_replace(" ~ s1 ~ ", '^([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]+', '\\1 ')" -%}
-    {%- set s = "regexp_replace(" ~ s2 ~ ", ' *([Zz]|UTC|utc)$', '+00:00')" -%}
+    {%- set s2 = userops.regex_replace(s1, '^([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt ]+', '\\1 ', global=false) -%}
+    {%- set s = userops.regex_replace(s2, ' *([Zz]|UTC|utc)$', '+00:00', global=false) -%}
     case
         when {{ userops.regex_like(s, userops.timestamp_text_pattern(with_offset=false)) }}
             then cast({{ userops.safe_cast_text(s, 'timestamp') }} as timestamp)
@@ -33,14 +33,14 @@
 {#- Integer from text with full-width digits, spaces or thousands separators;
     a trailing `.0` (float-typed source column) is accepted. Up to 9 digits. -#}
 {% macro parse_integer(expr) -%}
-    {%- set s = "regexp_replace(regexp_replace(" ~ userops.to_halfwidth(expr) ~ ", '[[:space:],]+', '', 'g'), '[.]0+$', '')" -%}
+    {%- set s = userops.regex_replace(userops.regex_replace(userops.to_halfwidth(expr), '[[:space:],]+', ''), '[.]0+$', '', global=false) -%}
     case when {{ userops.regex_like(s, '^[+-]?[0-9]{1,9}$') }} then cast({{ userops.safe_cast_text(s, 'integer') }} as integer) end
 {%- endmacro %}
 
 {#- Amount as numeric(18,2) from text: full-width digits, spaces, thousands
     separators and a currency sign (¥, ￥, CNY, RMB) are tolerated. -#}
 {% macro parse_amount(expr) -%}
-    {%- set s = "regexp_replace(" ~ userops.to_halfwidth(expr) ~ ", '[[:space:],¥￥]+|CNY|cny|RMB|rmb', '', 'g')" -%}
+    {%- set s = userops.regex_replace(userops.to_halfwidth(expr), '[[:space:],¥￥]+|CNY|cny|RMB|rmb', '') -%}
     case
         when {{ userops.regex_like(s, '^[+-]?[0-9]{1,16}([.][0-9]+)?$') }}
             then cast({{ userops.safe_cast_text(s, 'numeric(18,2)') }} as numeric(18, 2))

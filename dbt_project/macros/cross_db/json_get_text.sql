@@ -13,3 +13,7 @@
 {% macro postgres__json_get_text(json_column, key) -%}
     ({{ json_column }}::jsonb ->> '{{ key }}')
 {%- endmacro %}
+
+{% macro spark__json_get_text(json_column, key) -%}
+    get_json_object({{ json_column }}, '$.{{ key }}')
+{%- endmacro %}

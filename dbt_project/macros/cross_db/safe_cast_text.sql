@@ -71,3 +71,20 @@
     {%- set offset_part = '([+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?' if with_offset else '' -%}
     {{- '^' ~ date_part ~ time_part ~ offset_part ~ '$' -}}
 {%- endmacro %}
+
+{#
+    Spark (ANSI mode off, as dbt-spark sets it): try_cast gives NULL for a bad value.
+    Spark has one timestamp type, an instant shown in the session's zone (UTC here), so
+    timestamptz and timestamp both become `timestamp`.
+#}
+{% macro spark__safe_cast_text(expr, type) -%}
+    try_cast({{ expr }} as {{ userops.spark_type(type) }})
+{%- endmacro %}
+
+{# A type name of the DuckDB/PostgreSQL models in Spark's words. #}
+{% macro spark_type(type) -%}
+    {%- set t = type | lower | trim -%}
+    {%- set mapped = {'timestamptz': 'timestamp', 'varchar': 'string', 'text': 'string',
+                      'double precision': 'double', 'integer': 'int'}.get(t, t) -%}
+    {{- 'string' if mapped.startswith('varchar(') else mapped -}}
+{%- endmacro %}

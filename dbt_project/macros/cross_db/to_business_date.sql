@@ -31,3 +31,12 @@
 {% macro postgres__timestamptz_to_utc(expr) -%}
     (({{ expr }}) at time zone 'UTC')
 {%- endmacro %}
+
+{# Spark: timestamps are instants shown in the session zone (UTC, profiles.yml). #}
+{% macro spark__to_business_date(ts_utc) -%}
+    to_date(from_utc_timestamp({{ ts_utc }}, '{{ var("business_timezone") }}'))
+{%- endmacro %}
+
+{% macro spark__timestamptz_to_utc(expr) -%}
+    cast({{ expr }} as timestamp)
+{%- endmacro %}

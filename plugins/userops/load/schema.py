@@ -101,9 +101,14 @@ def ensure_schemas(wh: Warehouse) -> None:
             f"create table if not exists raw.crm__{table} "
             f"({body}, _batch_id varchar not null, _loaded_at timestamp not null)"
         )
-    wh.execute(f"create table if not exists raw.events__events ({_cols(wh, EVENT_COLUMNS)})")
+    # Spark: Parquet tables partitioned by the source partition, which a load replaces
+    by_day = " using parquet partitioned by (_partition_date)" if wh.kind == "spark" else ""
     wh.execute(
-        f"create table if not exists raw.events__quarantine ({_cols(wh, QUARANTINE_COLUMNS)})"
+        f"create table if not exists raw.events__events ({_cols(wh, EVENT_COLUMNS)}){by_day}"
+    )
+    wh.execute(
+        f"create table if not exists raw.events__quarantine "
+        f"({_cols(wh, QUARANTINE_COLUMNS)}){by_day}"
     )
     wh.execute(
         "create table if not exists meta.event_partitions ("

@@ -2,7 +2,8 @@
     config(
         materialized='incremental',
         unique_key=['user_id', 'activity_date'],
-        incremental_strategy='delete+insert',
+        incremental_strategy=day_overwrite_strategy(),
+        partition_by=day_partitions('activity_date'),
         on_schema_change='fail',
         indexes=[
             {'columns': ['user_id', 'activity_date']},
@@ -15,7 +16,11 @@
     as-of view int_users__daily_activity sums up for any D (ADR 0007). A run
     recomputes only the (user, activity date) pairs that newly staged events touch
     (late events recompute their own day), from every staged event of the pair.
-    No var enters this table, so changing one never needs a rebuild. -#}
+    No var enters this table, so changing one never needs a rebuild. On Spark a run
+    overwrites whole activity-date partitions, so it recomputes every user of the
+    dates the new events touch (ADR 0011). -#}
+
+{%- set by_day = target.type == 'spark' -%}
 
 with
 
@@ -23,7 +28,7 @@ with
 touched as (
 
     select distinct
-        user_id,
+        {% if not by_day -%} user_id, {%- endif %}
         occurred_date
     from {{ ref('stg_events__events') }}
     where
@@ -46,7 +51,7 @@ events as (
     from {{ ref('stg_events__events') }} as e
     {% if is_incremental() %}
         inner join touched as t
-            on e.user_id = t.user_id and e.occurred_date = t.occurred_date
+            on {% if not by_day -%} e.user_id = t.user_id and {% endif -%} e.occurred_date = t.occurred_date
     {% endif %}
     where
         e.user_id is not null

@@ -2,7 +2,8 @@
     config(
         materialized='incremental',
         unique_key='activity_date',
-        incremental_strategy='delete+insert',
+        incremental_strategy=day_overwrite_strategy(),
+        partition_by=day_partitions('activity_date'),
         on_schema_change='append_new_columns'
     )
 }}
@@ -93,7 +94,7 @@ user_windows as (
         user_days.user_id,
         max(user_days.activity_date) as last_active_date
     from calendar
-    cross join generate_series(0, 30) as window_days (days_back)
+    cross join {{ integer_series(0, 30, 'window_days', 'days_back') }}
     inner join user_days
         on
             user_days.activity_date

@@ -1,6 +1,6 @@
 {{
     config(
-        materialized='incremental',
+        materialized='table' if target.type == 'spark' else 'incremental',
         unique_key=['source_lead_id', 'source_updated_at'],
         incremental_strategy='delete+insert',
         on_schema_change='fail',

@@ -2,7 +2,8 @@
     config(
         materialized='incremental',
         unique_key='event_id',
-        incremental_strategy='delete+insert',
+        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+        partition_by=day_partitions('_partition_date'),
         on_schema_change='fail',
         indexes=[
             {'columns': ['event_id'], 'unique': True},
@@ -21,12 +22,36 @@
     event_id column), and the new rows are cleaned and parsed only once they won.
     Staging holds every event loaded; "as known at the end of D" (received before the
     end of D) is applied by the models that read it. A source line deleted after it
-    landed leaves staging only on a full refresh (`make rebuild`). -#}
+    landed leaves staging only on a full refresh (`make rebuild`).
+
+    Spark (ADR 0011) has no delete: staging is partitioned like raw (`_partition_date`)
+    and a run rewrites whole partitions: those of the newly loaded rows and those
+    holding a stored copy of one of their ids. Every raw row of those partitions is
+    ranked against the raw copies of its id elsewhere; the winners are written. -#}
+
+{%- set by_partition = target.type == 'spark' -%}
+{%- set loaded_since_last_run -%}
+    _loaded_at > (select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+{%- endset -%}
+{%- set rewritten_partitions -%}
+    (
+        select _partition_date from {{ source('raw', 'events__events') }}
+        where {{ loaded_since_last_run }}
+        union
+        select _partition_date from {{ this }}
+        where event_id in (
+            select {{ clean_id('event_id') }} from {{ source('raw', 'events__events') }}
+            where {{ loaded_since_last_run }}
+        )
+    )
+{%- endset -%}
 
 {%- set new_raw_rows -%}
     {{ source('raw', 'events__events') }}
-    {%- if is_incremental() %}
-    where _loaded_at > (select coalesce(max(_loaded_at), cast('1900-01-01' as timestamp)) from {{ this }})
+    {%- if is_incremental() and by_partition %}
+    where _partition_date in {{ rewritten_partitions }}
+    {%- elif is_incremental() %}
+    where {{ loaded_since_last_run }}
     {%- endif %}
 {%- endset %}
 
@@ -75,7 +100,21 @@ candidates as (
         *,
         true as is_new
     from arrivals
-    {% if is_incremental() %}
+    {% if is_incremental() and by_partition %}
+        union all
+        -- the copies of the same ids in the partitions left as they are
+        select
+            {{ clean_id('event_id') }} as event_id,
+            received_at,
+            _source_file,
+            _line_number,
+            _loaded_at,
+            false as is_new
+        from {{ source('raw', 'events__events') }}
+        where
+            _partition_date not in {{ rewritten_partitions }}
+            and {{ clean_id('event_id') }} in (select a.event_id from arrivals as a)
+    {% elif is_incremental() %}
         union all
         -- the stored copies of the same ids take part in the ranking; a stored copy
         -- that wins is left in place, as no output row carries its event_id. The ids
