@@ -128,6 +128,7 @@ class WarehouseTarget:
             "spark.sql.sources.default": "parquet",
             "spark.sql.legacy.createHiveTableByDefault": "false",
             "spark.ui.enabled": "false",
+            "spark.ui.showConsoleProgress": "false",
         }
 
     def conninfo(self, dbname: str | None = None) -> str:

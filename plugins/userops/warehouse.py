@@ -52,6 +52,16 @@ def duckdb_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _naive_utc(table: pa.Table) -> pa.Table:
+    """Spark's timestamps (instants, tagged UTC by Arrow) as the naive UTC values the
+    other warehouses return."""
+    fields = [
+        pa.field(f.name, pa.timestamp(f.type.unit)) if pa.types.is_timestamp(f.type) else f
+        for f in table.schema
+    ]
+    return table.cast(pa.schema(fields))
+
+
 class _SparkHolder:
     """The process's Spark session and the lock of the folder it opened."""
 
@@ -85,13 +95,20 @@ def spark_session(target: WarehouseTarget) -> Any:
 
 
 def stop_spark() -> None:
-    """Stop the process's Spark session (if any) and release its folder's lock."""
+    """Stop the process's Spark session (if any), its JVM, and release the lock."""
     if _SparkHolder.session is not None:
-        _SparkHolder.session.stop()
-        # a stopped session's JVM keeps the embedded metastore open: a new folder needs
-        # a new gateway, which pyspark starts when the old one is gone
         from pyspark import SparkContext
 
+        gateway = SparkContext._gateway  # type: ignore[attr-defined]
+        _SparkHolder.session.stop()
+        # the JVM keeps the embedded metastore open until it exits; pyspark's gateway
+        # JVM exits when its stdin closes, and the next session starts a new one
+        if gateway is not None:
+            gateway.shutdown()
+            proc = getattr(gateway, "proc", None)
+            if proc is not None:
+                proc.stdin.close()
+                proc.wait(timeout=60)
         SparkContext._gateway = None  # type: ignore[attr-defined]
         SparkContext._jvm = None  # type: ignore[attr-defined]
     if _SparkHolder.lock is not None:
@@ -223,7 +240,7 @@ class Warehouse:
     def fetch_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         if self.kind == "spark":
             frame = self._conn.sql(sql, args=list(params) if params is not None else None)
-            return frame.toArrow().to_pandas()
+            return _naive_utc(frame.toArrow()).to_pandas()
         if self.kind == "duckdb":
             return self._conn.execute(sql, params or []).df()
         with self._conn.cursor() as cur:
@@ -260,6 +277,20 @@ class Warehouse:
             [schema, table],
         )
         return rows[0][0] > 0
+
+    def columns(self, schema: str, table: str) -> list[str]:
+        """Column names of ``schema.table`` in table order ([] when it does not exist)."""
+        if self.kind == "spark":
+            if not self.table_exists(schema, table):
+                return []
+            return list(self._conn.table(f"{schema}.{table}").columns)
+        rows = self.fetchall(
+            "select column_name from information_schema.columns "
+            f"where table_schema = {self.param} and table_name = {self.param} "
+            "order by ordinal_position",
+            [schema, table],
+        )
+        return [r[0] for r in rows]
 
     # -- bulk load ---------------------------------------------------------------
     def bulk_insert(self, table: str, data: pa.Table) -> int:

@@ -353,7 +353,13 @@ def built_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltWa
         drop_pg_database(target)
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(scope="session")
+def built_spark(tmp_path_factory: pytest.TempPathFactory) -> BuiltWarehouse:
+    base = tmp_path_factory.mktemp("dbt_spark")
+    return _build_twice(WarehouseTarget(kind="spark", spark_dir=base / "spark"), base)
+
+
+@pytest.fixture(params=["duckdb", "postgres", pytest.param("spark", marks=pytest.mark.spark)])
 def built(request: pytest.FixtureRequest) -> BuiltWarehouse:
     """The built warehouse, once per engine."""
     return request.getfixturevalue(f"built_{request.param}")

@@ -3,7 +3,7 @@
         materialized='incremental',
         unique_key='activity_date',
         incremental_strategy=day_overwrite_strategy(),
-        partition_by=day_partitions('activity_date'),
+        partition_by=day_partitions('month_start_date'),
         on_schema_change='append_new_columns'
     )
 }}
@@ -16,6 +16,9 @@
     which order: a run for D recomputes exactly the rows whose stored as_of_date is
     behind least(d + H, D) (its own recent days, days a gap left unfilled), and a
     backfill of an older date, whose knowledge is behind every row, changes nothing.
+    On Spark the table is partitioned by month (a day per partition would make tiny
+    files) and a run rewrites the whole months of the rows it recomputes; the other
+    days of those months come out as stored, their knowledge date being the same.
 -#}
 {%- set horizon = var('activity_lookback_days') | int -%}
 
@@ -58,7 +61,7 @@ spine as (
 
 ),
 
-days_to_compute as (
+stale_days as (
 
     select
         spine.activity_date,
@@ -68,6 +71,24 @@ days_to_compute as (
     left join {{ this }} as stored
         on spine.activity_date = stored.activity_date
     where stored.as_of_date is null or stored.as_of_date < spine.knowledge_date
+    {%- endif %}
+
+),
+
+days_to_compute as (
+
+    {% if is_incremental() and target.type == 'spark' -%}
+    select
+        spine.activity_date,
+        spine.knowledge_date
+    from spine
+    where
+        cast({{ dbt.date_trunc('month', 'spine.activity_date') }} as date) in (
+            select cast({{ dbt.date_trunc('month', 'stale_days.activity_date') }} as date)
+            from stale_days
+        )
+    {%- else -%}
+    select * from stale_days
     {%- endif %}
 
 ),
