@@ -88,7 +88,7 @@ days_to_compute as (
             from stale_days
         )
     {%- else -%}
-    select * from stale_days
+        select * from stale_days
     {%- endif %}
 
 ),
