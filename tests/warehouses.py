@@ -64,11 +64,13 @@ def drop_pg_database(target: WarehouseTarget) -> None:
 
 
 def new_target(kind: str, tmp: Path, prefix: str = "userops_test") -> WarehouseTarget:
-    """A fresh warehouse of ``kind``: a DuckDB file under ``tmp`` or a throwaway PostgreSQL
-    database (skips, or fails under CI, without a server). Drop the latter with
-    :func:`drop_pg_database`."""
+    """A fresh warehouse of ``kind``: a DuckDB file or a local Spark folder under ``tmp``,
+    or a throwaway PostgreSQL database (skips, or fails under CI, without a server).
+    Drop the latter with :func:`drop_pg_database`."""
     if kind == "duckdb":
         return WarehouseTarget(kind="duckdb", duckdb_path=tmp / "warehouse.duckdb")
+    if kind == "spark":
+        return WarehouseTarget(kind="spark", spark_dir=tmp / "spark")
     require_postgres()
     return make_pg_database(prefix)
 
@@ -77,6 +79,8 @@ def warehouse_url(target: WarehouseTarget) -> str:
     """``USEROPS_WAREHOUSE`` for ``target`` (the local test server needs no password)."""
     if target.is_duckdb:
         return str(target.duckdb_path)
+    if target.is_spark:
+        return f"spark://{target.spark_dir}"
     return f"postgresql://{target.pg_user}@{target.pg_host}:{target.pg_port}/{target.pg_dbname}"
 
 

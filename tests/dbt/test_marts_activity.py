@@ -259,7 +259,12 @@ def raw_events() -> pd.DataFrame:
 
 
 @pytest.fixture(
-    scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+    scope="module",
+    params=[
+        "duckdb",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("spark", marks=pytest.mark.spark),
+    ],
 )
 def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, raw_events
@@ -291,7 +296,7 @@ def runs(
         out["snapshots"]["variant"] = _snapshot(target)
         yield out
     finally:
-        if not target.is_duckdb:
+        if target.kind == "postgres":
             drop_pg_database(target)
 
 

@@ -91,6 +91,17 @@ def test_duckdb_folder_must_be_creatable(tmp_path):
     check_warehouse(WarehouseTarget.parse(str(tmp_path / "new" / "deeper" / "w.duckdb")))
 
 
+def test_spark_warehouse_is_refused_until_the_pipeline_runs_on_it(tmp_path):
+    target = WarehouseTarget.parse(f"spark://{tmp_path / 'spark'}")
+    assert target.is_spark and target.spark_dir == tmp_path / "spark"
+    with pytest.raises(ConfigError) as exc:
+        check_warehouse(target)
+    assert "does not run on Spark yet" in _one_line(exc, "USEROPS_WAREHOUSE")
+    with pytest.raises(ConfigError) as exc:
+        WarehouseTarget.parse("spark://")
+    _one_line(exc, "USEROPS_WAREHOUSE")
+
+
 def test_one_output_folder_per_warehouse(tmp_path):
     from userops.preflight import OWNER_FILE, check_output_dir
 
