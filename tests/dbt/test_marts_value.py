@@ -382,7 +382,12 @@ def raw_events() -> pd.DataFrame:
 
 
 @pytest.fixture(
-    scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+    scope="module",
+    params=[
+        "duckdb",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("spark", marks=pytest.mark.spark),
+    ],
 )
 def runs(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, raw_events
@@ -418,7 +423,7 @@ def runs(
         out["rerun_history"] = _read(target, "marts.user_lifecycle_daily")
         yield out
     finally:
-        if not target.is_duckdb:
+        if target.kind == "postgres":
             drop_pg_database(target)
 
 

@@ -80,11 +80,3 @@
 {% macro spark__safe_cast_text(expr, type) -%}
     try_cast({{ expr }} as {{ userops.spark_type(type) }})
 {%- endmacro %}
-
-{# A type name of the DuckDB/PostgreSQL models in Spark's words. #}
-{% macro spark_type(type) -%}
-    {%- set t = type | lower | trim -%}
-    {%- set mapped = {'timestamptz': 'timestamp', 'varchar': 'string', 'text': 'string',
-                      'double precision': 'double', 'integer': 'int'}.get(t, t) -%}
-    {{- 'string' if mapped.startswith('varchar(') else mapped -}}
-{%- endmacro %}

@@ -3,7 +3,7 @@
     (`percentile_cont(0.5) within group (order by x)`), returned as double precision.
 #}
 {% macro marts_value_median(expr) -%}
-    cast(percentile_cont(0.5) within group (order by {{ expr }}) as double precision)
+    cast(percentile_cont(0.5) within group (order by {{ expr }}) as {{ userops.double_type() }})
 {%- endmacro %}
 
 {#

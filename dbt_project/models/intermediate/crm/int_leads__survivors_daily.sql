@@ -1,7 +1,8 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=day_overwrite_strategy(),
     unique_key='as_of_date',
+    partition_by=day_partitions('as_of_date'),
     on_schema_change='append_new_columns',
     full_refresh=false,
     post_hook=["{{ pg_day_index('as_of_date') }}", "{{ pg_analyze() }}"],
@@ -28,8 +29,8 @@ final as (
 
     select
         {{ marts_value_as_of_date() }} as as_of_date,
-        cast(leads.lead_id as varchar) as lead_id,
-        cast(leads.surviving_lead_id as varchar) as surviving_lead_id
+        cast(leads.lead_id as {{ string_type() }}) as lead_id,
+        cast(leads.surviving_lead_id as {{ string_type() }}) as surviving_lead_id
     from {{ ref('int_leads__resolved') }} as leads
     inner join followed_up
         on leads.lead_id = followed_up.lead_id

@@ -93,7 +93,7 @@ unlisted as (
         candidates.as_of_date as business_date,
         candidates.lead_id,
         false as is_listed,
-        cast(null as varchar) as rep_id,
+        cast(null as {{ string_type() }}) as rep_id,
         cast(null as integer) as priority,
         candidates.lead_tier,
         case
@@ -104,8 +104,8 @@ unlisted as (
             when candidates.is_callback_due then 'scheduled_callback'
             else 'routine_followup'
         end as suggested_action,
-        cast(null as varchar) as assignment,  -- noqa: RF04
-        cast(null as varchar) as assignment_reason,
+        cast(null as {{ string_type() }}) as assignment,  -- noqa: RF04
+        cast(null as {{ string_type() }}) as assignment_reason,
         false as was_delivered
     from candidates
     inner join published_days

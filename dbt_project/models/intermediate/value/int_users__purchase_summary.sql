@@ -1,7 +1,8 @@
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=day_overwrite_strategy(),
     unique_key='as_of_date',
+    partition_by=day_partitions('as_of_date'),
     on_schema_change='append_new_columns',
     full_refresh=false,
     post_hook=["{{ pg_day_index('as_of_date') }}", "{{ pg_analyze() }}"],
@@ -62,13 +63,13 @@ final as (
 
     select
         {{ marts_value_as_of_date() }} as as_of_date,
-        cast(user_id as varchar) as user_id,
+        cast(user_id as {{ string_type() }}) as user_id,
         cast(first_paid_date as date) as first_paid_date,
         cast(last_paid_date as date) as last_paid_date,
         cast(paid_days - 1 as integer) as frequency,
         {{ marts_value_days_between('first_paid_date', 'last_paid_date') }} as recency_days,
         {{ marts_value_days_between('first_paid_date', marts_value_as_of_date()) }} as age_days,
-        cast(coalesce(repeat_mean_cny, 0) as double precision) as monetary_value_cny
+        cast(coalesce(repeat_mean_cny, 0) as {{ double_type() }}) as monetary_value_cny
     from summary
 
 )

@@ -185,7 +185,7 @@ final as (
 
     select
         {{ marts_activity_as_of_date() }} as as_of_date,
-        cast(spine.period_grain as varchar) as period_grain,
+        cast(spine.period_grain as {{ string_type() }}) as period_grain,
         spine.period_start,
         {{ marts_activity_add_days('spine.period_start', 'spine.period_days - 1') }} as period_end,
         {{ marts_activity_add_days('spine.period_start', 'spine.period_days - 1') }}

@@ -141,34 +141,34 @@ final as (
 
     select
         {{ marts_value_as_of_date() }} as as_of_date,
-        cast(lifespans.user_id as varchar) as user_id,
-        cast(user_leads.lead_id as varchar) as lead_id,
-        cast(surviving_leads.company_name as varchar) as company_name,
-        cast(surviving_leads.industry as varchar) as industry,
+        cast(lifespans.user_id as {{ string_type() }}) as user_id,
+        cast(user_leads.lead_id as {{ string_type() }}) as lead_id,
+        cast(surviving_leads.company_name as {{ string_type() }}) as company_name,
+        cast(surviving_leads.industry as {{ string_type() }}) as industry,
         cast(surviving_leads.company_size as integer) as company_size,
         cast(
             case when user_leads.lead_id is not null
                     then {{ marts_value_size_band('surviving_leads.company_size') }}
-            end as varchar
+            end as {{ string_type() }}
         ) as size_band,
-        cast(surviving_leads.province as varchar) as province,
-        cast(surviving_leads.city as varchar) as city,
-        cast(surviving_leads.source_channel as varchar) as source_channel,
-        cast(surviving_leads.owner_rep_id as varchar) as owner_rep_id,
-        cast({{ marts_value_mask_phone('surviving_leads.phone') }} as varchar) as phone_masked,
-        cast({{ marts_value_mask_email('surviving_leads.email') }} as varchar) as email_masked,
+        cast(surviving_leads.province as {{ string_type() }}) as province,
+        cast(surviving_leads.city as {{ string_type() }}) as city,
+        cast(surviving_leads.source_channel as {{ string_type() }}) as source_channel,
+        cast(surviving_leads.owner_rep_id as {{ string_type() }}) as owner_rep_id,
+        cast({{ marts_value_mask_phone('surviving_leads.phone') }} as {{ string_type() }}) as phone_masked,
+        cast({{ marts_value_mask_email('surviving_leads.email') }} as {{ string_type() }}) as email_masked,
         cast(coalesce(lifecycle.signup_date, lifespans.signup_date) as date) as signup_date,
         cast(lifespans.first_active_date as date) as first_active_date,
         cast(lifecycle.last_active_date as date) as last_active_date,
         cast(lifecycle.tenure_days as integer) as tenure_days,
         cast(lifecycle.days_since_last_active as integer) as days_since_last_active,
-        cast(lifecycle.lifecycle_stage as varchar) as lifecycle_stage,
-        cast(rfm.rfm_segment as varchar) as rfm_segment,
-        cast(scores.lead_tier as varchar) as lead_tier,
+        cast(lifecycle.lifecycle_stage as {{ string_type() }}) as lifecycle_stage,
+        cast(rfm.rfm_segment as {{ string_type() }}) as rfm_segment,
+        cast(scores.lead_tier as {{ string_type() }}) as lead_tier,
         cast(
             user_contracts.contract_id is not null or recent_orders.user_id is not null as boolean
         ) as is_paying,
-        cast(user_contracts.plan as varchar) as contract_plan
+        cast(user_contracts.plan as {{ string_type() }}) as contract_plan
     from lifespans
     left join lifecycle
         on lifespans.user_id = lifecycle.user_id

@@ -184,21 +184,21 @@ final as (
     select
         {{ marts_value_as_of_date() }} as as_of_date,
         created_week,
-        cast(source_channel as varchar) as source_channel,
-        cast(funnel_stage as varchar) as funnel_stage,
-        cast(funnel_stage_label_zh as varchar) as funnel_stage_label_zh,
+        cast(source_channel as {{ string_type() }}) as source_channel,
+        cast(funnel_stage as {{ string_type() }}) as funnel_stage,
+        cast(funnel_stage_label_zh as {{ string_type() }}) as funnel_stage_label_zh,
         cast(stage_order as integer) as stage_order,
         cast(lead_count as integer) as lead_count,
         cast(
-            cast(lead_count as double precision) / nullif(previous_stage_count, 0)
-            as double precision
+            cast(lead_count as {{ double_type() }}) / nullif(previous_stage_count, 0)
+            as {{ double_type() }}
         ) as conversion_rate_from_previous,
         cast(
-            cast(lead_count as double precision) / nullif(registered_count, 0)
-            as double precision
+            cast(lead_count as {{ double_type() }}) / nullif(registered_count, 0)
+            as {{ double_type() }}
         ) as conversion_rate_from_registered,
         cast(
-            case when stage_order > 1 then median_days_from_previous end as double precision
+            case when stage_order > 1 then median_days_from_previous end as {{ double_type() }}
         ) as median_days_from_previous
     from with_rates
 

@@ -74,10 +74,10 @@ final as (
     select
         latest.as_of_date,
         weekly.week_start,
-        cast(weekly.from_stage as varchar) as from_stage,
-        cast(from_stages.label_zh as varchar) as from_stage_label_zh,
-        cast(weekly.to_stage as varchar) as to_stage,
-        cast(to_stages.label_zh as varchar) as to_stage_label_zh,
+        cast(weekly.from_stage as {{ string_type() }}) as from_stage,
+        cast(from_stages.label_zh as {{ string_type() }}) as from_stage_label_zh,
+        cast(weekly.to_stage as {{ string_type() }}) as to_stage,
+        cast(to_stages.label_zh as {{ string_type() }}) as to_stage_label_zh,
         cast(weekly.transition_count as integer) as transition_count,
         cast(weekly.user_count as integer) as user_count,
         cast(weeks_covered.history_days as integer) as history_days

@@ -18,8 +18,9 @@
 
 {{ config(
     materialized='incremental',
-    incremental_strategy='delete+insert',
+    incremental_strategy=day_overwrite_strategy(),
     unique_key='as_of_date',
+    partition_by=day_partitions('as_of_date'),
     on_schema_change='fail',
     full_refresh=false,
     post_hook=["{{ pg_day_index('as_of_date') }}", "{{ pg_analyze() }}"],
@@ -420,14 +421,14 @@ final as (
 
     select
         cast(as_of_date as date) as as_of_date,
-        cast(user_id as varchar) as user_id,
+        cast(user_id as {{ string_type() }}) as user_id,
         cast(signup_date as date) as signup_date,
         cast(last_active_d as date) as last_active_date,
         cast(tenure_d as integer) as tenure_days,
         cast(days_since_d as integer) as days_since_last_active,
         cast(active_days_d as integer) as active_days_30d,
-        cast(lifecycle_stage as varchar) as lifecycle_stage,
-        cast(previous_stage as varchar) as previous_stage,
+        cast(lifecycle_stage as {{ string_type() }}) as lifecycle_stage,
+        cast(previous_stage as {{ string_type() }}) as previous_stage,
         cast(coalesce(previous_stage <> lifecycle_stage, false) as boolean) as is_stage_changed
     from staged
 

@@ -135,26 +135,26 @@ final as (
 
     select
         {{ as_of }} as as_of_date,
-        cast(figures.dimension as varchar) as dimension,
-        cast(figures.segment as varchar) as segment,
+        cast(figures.dimension as {{ string_type() }}) as dimension,
+        cast(figures.segment as {{ string_type() }}) as segment,
         cast(figures.user_count as integer) as user_count,
         cast(
-            cast(figures.user_count as double precision)
-            / sum(figures.user_count) over (partition by figures.dimension) as double precision
+            cast(figures.user_count as {{ double_type() }})
+            / sum(figures.user_count) over (partition by figures.dimension) as {{ double_type() }}
         ) as user_share,
-        cast(top_attributes.top_industry as varchar) as top_industry,
-        cast(top_attributes.top_size_band as varchar) as top_size_band,
-        cast(top_attributes.top_province as varchar) as top_province,
-        cast(figures.median_active_days_30d as double precision) as median_active_days_30d,
-        cast(figures.median_tenure_days as double precision) as median_tenure_days,
-        cast(figures.paying_share as double precision) as paying_share,
-        cast(figures.median_monetary_cny as double precision) as median_monetary_cny,
-        cast(figures.median_expected_value_cny as double precision)
+        cast(top_attributes.top_industry as {{ string_type() }}) as top_industry,
+        cast(top_attributes.top_size_band as {{ string_type() }}) as top_size_band,
+        cast(top_attributes.top_province as {{ string_type() }}) as top_province,
+        cast(figures.median_active_days_30d as {{ double_type() }}) as median_active_days_30d,
+        cast(figures.median_tenure_days as {{ double_type() }}) as median_tenure_days,
+        cast(figures.paying_share as {{ double_type() }}) as paying_share,
+        cast(figures.median_monetary_cny as {{ double_type() }}) as median_monetary_cny,
+        cast(figures.median_expected_value_cny as {{ double_type() }})
             as median_expected_value_cny,
-        cast(figures.mean_churn_probability as double precision) as mean_churn_probability,
-        cast(needs.theme_id as varchar) as top_need_theme_id,
-        cast(needs.theme_label as varchar) as top_need_theme_label,
-        cast(needs.segment_share as double precision) as top_need_theme_share
+        cast(figures.mean_churn_probability as {{ double_type() }}) as mean_churn_probability,
+        cast(needs.theme_id as {{ string_type() }}) as top_need_theme_id,
+        cast(needs.theme_label as {{ string_type() }}) as top_need_theme_label,
+        cast(needs.segment_share as {{ double_type() }}) as top_need_theme_share
     from figures
     left join top_attributes
         on

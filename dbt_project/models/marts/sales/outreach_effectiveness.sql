@@ -45,15 +45,15 @@ grouped as (
 final as (
 
     select
-        cast(lead_tier as varchar) as lead_tier,
-        cast(reason_code as varchar) as reason_code,
-        cast(outreach_group as varchar) as outreach_group,
+        cast(lead_tier as {{ string_type() }}) as lead_tier,
+        cast(reason_code as {{ string_type() }}) as reason_code,
+        cast(outreach_group as {{ string_type() }}) as outreach_group,
         cast(business_dates as integer) as business_dates,
         cast(leads as integer) as leads,
         cast(followed_up_leads as integer) as followed_up_leads,
         cast(converted_leads as integer) as converted_leads,
-        cast(followed_up_leads as double precision) / leads as followup_rate,
-        cast(converted_leads as double precision) / leads as conversion_rate
+        cast(followed_up_leads as {{ double_type() }}) / leads as followup_rate,
+        cast(converted_leads as {{ double_type() }}) / leads as conversion_rate
     from grouped
 
 )

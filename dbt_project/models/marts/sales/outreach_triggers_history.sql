@@ -126,7 +126,7 @@ triggered as (
         transitions.fired_date,
         transitions.fired_date as since_date,
         users.rfm_segment,
-        cast(null as varchar) as previous_segment,
+        cast(null as {{ string_type() }}) as previous_segment,
         users.days_since_last_active,
         cast(null as integer) as recency_days,
         cast(null as integer) as active_days_30d
@@ -168,7 +168,7 @@ triggered as (
         {{ marts_value_add_days('signup_date', min_days) }} as fired_date,
         signup_date as since_date,
         rfm_segment,
-        cast(null as varchar) as previous_segment,
+        cast(null as {{ string_type() }}) as previous_segment,
         days_since_last_active,
         cast(null as integer) as recency_days,
         cast(null as integer) as active_days_30d
@@ -187,7 +187,7 @@ triggered as (
         transitions.fired_date,
         transitions.fired_date as since_date,
         users.rfm_segment,
-        cast(null as varchar) as previous_segment,
+        cast(null as {{ string_type() }}) as previous_segment,
         users.days_since_last_active,
         cast(null as integer) as recency_days,
         transitions.active_days_30d
@@ -236,14 +236,14 @@ final as (
 
     select
         {{ as_of }} as as_of_date,
-        cast(triggered.user_id as varchar) as user_id,
-        cast(triggered.reason_code as varchar) as reason_code,
-        cast(triggered.suggested_action as varchar) as suggested_action,
+        cast(triggered.user_id as {{ string_type() }}) as user_id,
+        cast(triggered.reason_code as {{ string_type() }}) as reason_code,
+        cast(triggered.suggested_action as {{ string_type() }}) as suggested_action,
         cast(triggered.fired_date as date) as fired_date,
         cast(triggered.since_date as date) as since_date,
-        cast(user_leads.lead_id as varchar) as lead_id,
-        cast(triggered.rfm_segment as varchar) as rfm_segment,
-        cast(triggered.previous_segment as varchar) as previous_segment,
+        cast(user_leads.lead_id as {{ string_type() }}) as lead_id,
+        cast(triggered.rfm_segment as {{ string_type() }}) as rfm_segment,
+        cast(triggered.previous_segment as {{ string_type() }}) as previous_segment,
         cast(triggered.days_since_last_active as integer) as days_since_last_active,
         cast(triggered.recency_days as integer) as recency_days,
         cast(triggered.active_days_30d as integer) as active_days_30d

@@ -101,7 +101,7 @@ measured as (
         coalesce(per_rep.converted_leads, 0) as converted_leads,
         case
             when coalesce(per_rep.followed_up_leads, 0) > 0
-                then cast(per_rep.converted_leads as double precision) / per_rep.followed_up_leads
+                then cast(per_rep.converted_leads as {{ double_type() }}) / per_rep.followed_up_leads
             else 0
         end as conversion_rate
     from reps
@@ -142,13 +142,13 @@ final as (
 
     select
         {{ as_of }} as as_of_date,
-        cast(rep_id as varchar) as rep_id,
-        cast(rep_name as varchar) as rep_name,
+        cast(rep_id as {{ string_type() }}) as rep_id,
+        cast(rep_name as {{ string_type() }}) as rep_name,
         cast(is_active as boolean) as is_active,
         cast(daily_capacity as integer) as daily_capacity,
         cast(followed_up_leads as integer) as followed_up_leads,
         cast(converted_leads as integer) as converted_leads,
-        cast(conversion_rate as double precision) as conversion_rate,
+        cast(conversion_rate as {{ double_type() }}) as conversion_rate,
         cast(rep_rank as integer) as rep_rank,
         cast(
             case
@@ -156,7 +156,7 @@ final as (
                 when rep_rank <= top_size then 'top'
                 when rep_rank > active_reps - bottom_size then 'bottom'
                 else 'middle'
-            end as varchar
+            end as {{ string_type() }}
         ) as rep_tier
     from sized
 

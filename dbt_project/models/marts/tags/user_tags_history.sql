@@ -95,7 +95,7 @@ tagged as (
             as_of_date,
             user_id,
             '{{ tag }}' as tag,
-            cast({{ expression }} as varchar) as tag_value
+            cast({{ expression }} as {{ string_type() }}) as tag_value
         from with_predictions
         where {{ expression }} is not null
         {% if not loop.last %}union all
@@ -108,9 +108,9 @@ final as (
 
     select
         as_of_date,
-        cast(user_id as varchar) as user_id,
-        cast(tag as varchar) as tag,
-        cast(tag_value as varchar) as tag_value
+        cast(user_id as {{ string_type() }}) as user_id,
+        cast(tag as {{ string_type() }}) as tag,
+        cast(tag_value as {{ string_type() }}) as tag_value
     from tagged
 
 )

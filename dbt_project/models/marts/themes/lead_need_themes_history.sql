@@ -74,14 +74,14 @@ final as (
 
     select
         {{ marts_value_as_of_date() }} as as_of_date,
-        cast(lead_notes.lead_id as varchar) as lead_id,
+        cast(lead_notes.lead_id as {{ string_type() }}) as lead_id,
         cast(lead_notes.note_count as integer) as note_count,
         cast(lead_notes.themed_note_count as integer) as themed_note_count,
-        cast(leader.theme_id as varchar) as top_theme_id,
-        cast(top_labels.theme_label as varchar) as top_theme_label,
+        cast(leader.theme_id as {{ string_type() }}) as top_theme_id,
+        cast(top_labels.theme_label as {{ string_type() }}) as top_theme_label,
         cast(leader.theme_note_count as integer) as top_theme_note_count,
-        cast(runner_up.theme_id as varchar) as second_theme_id,
-        cast(second_labels.theme_label as varchar) as second_theme_label
+        cast(runner_up.theme_id as {{ string_type() }}) as second_theme_id,
+        cast(second_labels.theme_label as {{ string_type() }}) as second_theme_label
     from lead_notes
     left join ranked as leader
         on lead_notes.lead_id = leader.lead_id and leader.theme_rank = 1

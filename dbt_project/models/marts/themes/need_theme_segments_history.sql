@@ -48,15 +48,15 @@ final as (
 
     select
         {{ as_of }} as as_of_date,
-        cast(counts.dimension as varchar) as dimension,
-        cast(counts.segment as varchar) as segment,
-        cast(counts.theme_id as varchar) as theme_id,
-        cast(themes.theme_label as varchar) as theme_label,
+        cast(counts.dimension as {{ string_type() }}) as dimension,
+        cast(counts.segment as {{ string_type() }}) as segment,
+        cast(counts.theme_id as {{ string_type() }}) as theme_id,
+        cast(themes.theme_label as {{ string_type() }}) as theme_label,
         cast(counts.user_count as integer) as user_count,
         cast(
-            cast(counts.user_count as double precision)
+            cast(counts.user_count as {{ double_type() }})
             / sum(counts.user_count) over (partition by counts.dimension, counts.segment)
-            as double precision
+            as {{ double_type() }}
         ) as segment_share,
         cast(
             row_number() over (

@@ -140,14 +140,14 @@ final as (
 
     select
         {{ marts_value_as_of_date() }} as as_of_date,
-        cast(scored.lead_id as varchar) as lead_id,
-        cast(scored.user_id as varchar) as user_id,
+        cast(scored.lead_id as {{ string_type() }}) as lead_id,
+        cast(scored.user_id as {{ string_type() }}) as user_id,
         cast(scored.is_cleaned as boolean) as is_cleaned,
-        cast(scored.size_band as varchar) as size_band,
-        cast(scored.industry_key as varchar) as industry_key,
+        cast(scored.size_band as {{ string_type() }}) as size_band,
+        cast(scored.industry_key as {{ string_type() }}) as industry_key,
         cast(scored.active_days_30d as integer) as active_days_30d,
-        cast(scored.furthest_stage as varchar) as furthest_stage,
-        cast(scored.rfm_segment as varchar) as rfm_segment,
+        cast(scored.furthest_stage as {{ string_type() }}) as furthest_stage,
+        cast(scored.rfm_segment as {{ string_type() }}) as rfm_segment,
         cast(scored.size_points as integer) as size_points,
         cast(scored.industry_points as integer) as industry_points,
         cast(scored.activity_points as integer) as activity_points,
@@ -155,7 +155,7 @@ final as (
         cast(scored.rfm_points as integer) as rfm_points,
         cast(scored.lead_score as integer) as lead_score,
         cast(tiered.score_rank as integer) as score_rank,
-        cast(tiered.lead_tier as varchar) as lead_tier
+        cast(tiered.lead_tier as {{ string_type() }}) as lead_tier
     from scored
     left join tiered
         on scored.lead_id = tiered.lead_id

@@ -190,7 +190,7 @@ final as (
 
     select
         {{ marts_value_as_of_date() }} as as_of_date,
-        cast(chosen.user_id as varchar) as user_id,
+        cast(chosen.user_id as {{ string_type() }}) as user_id,
         chosen.last_order_date,
         chosen.recency_days,
         chosen.frequency,
@@ -201,9 +201,9 @@ final as (
         chosen.r_high,
         chosen.f_high,
         chosen.m_high,
-        cast(segments.code as varchar) as rfm_segment,
-        cast(segments.label_zh as varchar) as rfm_segment_label_zh,
-        cast('{{ flag_method }}' as varchar) as rfm_flag_method,
+        cast(segments.code as {{ string_type() }}) as rfm_segment,
+        cast(segments.label_zh as {{ string_type() }}) as rfm_segment_label_zh,
+        cast('{{ flag_method }}' as {{ string_type() }}) as rfm_flag_method,
         cast({{ lookback_days }} as integer) as lookback_days
     from chosen
     left join segments
