@@ -155,8 +155,12 @@ final as (
         cast(surviving_leads.city as {{ string_type() }}) as city,
         cast(surviving_leads.source_channel as {{ string_type() }}) as source_channel,
         cast(surviving_leads.owner_rep_id as {{ string_type() }}) as owner_rep_id,
-        cast({{ marts_value_mask_phone('surviving_leads.phone') }} as {{ string_type() }}) as phone_masked,
-        cast({{ marts_value_mask_email('surviving_leads.email') }} as {{ string_type() }}) as email_masked,
+        cast(
+            {{ marts_value_mask_phone('surviving_leads.phone') }} as {{ string_type() }}
+        ) as phone_masked,
+        cast(
+            {{ marts_value_mask_email('surviving_leads.email') }} as {{ string_type() }}
+        ) as email_masked,
         cast(coalesce(lifecycle.signup_date, lifespans.signup_date) as date) as signup_date,
         cast(lifespans.first_active_date as date) as first_active_date,
         cast(lifecycle.last_active_date as date) as last_active_date,

@@ -101,7 +101,9 @@ measured as (
         coalesce(per_rep.converted_leads, 0) as converted_leads,
         case
             when coalesce(per_rep.followed_up_leads, 0) > 0
-                then cast(per_rep.converted_leads as {{ double_type() }}) / per_rep.followed_up_leads
+                then
+                    cast(per_rep.converted_leads as {{ double_type() }})
+                    / per_rep.followed_up_leads
             else 0
         end as conversion_rate
     from reps
