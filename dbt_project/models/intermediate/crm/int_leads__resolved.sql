@@ -5,9 +5,16 @@
     that share a normalised company name, phone, e-mail or platform user id
     (transitively: A~B by phone and B~C by name puts A, B, C in one group),
     found with a recursive walk over a star graph (each lead linked to the
-    smallest lead id holding the same key) so edges stay linear in the leads. -#}
+    smallest lead id holding the same key) so edges stay linear in the leads.
+    Spark has no UNION in recursive CTEs (ADR 0011): there each lead takes the
+    smallest label of its neighbours, var('lead_identity_max_hops') rounds, and the
+    run fails unless one more round changes no label (then every label is its
+    group's smallest lead id). -#}
 
-with recursive
+{%- set spark = target.type == 'spark' -%}
+{%- set hops = var('lead_identity_max_hops') | int -%}
+
+with {%- if not spark %} recursive{% endif %}
 
 leads as (
 
@@ -106,33 +113,102 @@ edges as (
 
 ),
 
-reachable (lead_id, reached_lead_id) as (
+{% if spark -%}
+    linked as (
 
-    select
-        lead_id,
-        lead_id as reached_lead_id
-    from leads
-    union
-    select
-        reachable.lead_id,
-        edges.to_lead_id as reached_lead_id
-    from reachable
-    inner join edges
-        on reachable.reached_lead_id = edges.from_lead_id
+        select
+            from_lead_id,
+            to_lead_id
+        from edges
+        union all
+        select
+            lead_id as from_lead_id,
+            lead_id as to_lead_id
+        from leads
 
-),
+    ),
 
-duplicate_groups as (
+    labels_0 as (
 
-    select
-        lead_id,
-        cast(count(*) as integer) as duplicate_group_size,
-        min(reached_lead_id) as duplicate_group_id
-    from reachable
-    group by lead_id
+        select
+            lead_id,
+            lead_id as label
+        from leads
 
-),
+    ),
 
+    {% for round in range(1, hops + 2) -%}
+    labels_{{ round }} as (
+
+        select
+            linked.from_lead_id as lead_id,
+            min(previous.label) as label
+        from linked
+        inner join labels_{{ round - 1 }} as previous
+            on linked.to_lead_id = previous.lead_id
+        group by linked.from_lead_id
+
+    ),
+
+    {% endfor -%}
+    unsettled as (
+
+        select count(*) as labels_changed
+        from labels_{{ hops }} as settled
+        inner join labels_{{ hops + 1 }} as next_round
+            on settled.lead_id = next_round.lead_id
+        where settled.label <> next_round.label
+
+    ),
+
+    duplicate_groups as (
+
+        select
+            labels.lead_id,
+            cast(count(*) over (partition by labels.label) as integer) as duplicate_group_size,
+            labels.label as duplicate_group_id
+        from labels_{{ hops }} as labels
+        where (
+            select
+                assert_true(
+                    labels_changed = 0,
+                    'duplicate lead groups span more than {{ hops }} hops: '
+                    || 'raise the dbt var lead_identity_max_hops'
+                )
+            from unsettled
+        ) is null
+
+    ),
+
+{% else -%}
+    reachable (lead_id, reached_lead_id) as (
+
+        select
+            lead_id,
+            lead_id as reached_lead_id
+        from leads
+        union
+        select
+            reachable.lead_id,
+            edges.to_lead_id as reached_lead_id
+        from reachable
+        inner join edges
+            on reachable.reached_lead_id = edges.from_lead_id
+
+    ),
+
+    duplicate_groups as (
+
+        select
+            lead_id,
+            cast(count(*) as integer) as duplicate_group_size,
+            min(reached_lead_id) as duplicate_group_id
+        from reachable
+        group by lead_id
+
+    ),
+
+{% endif -%}
 ranked as (
 
     -- survivorship: registered on the platform first, then a usable contact,
