@@ -320,9 +320,9 @@ class Warehouse:
                 copy.write(buf.getvalue())
         return data.num_rows
 
-    def _spark_insert(self, table: str, data: pa.Table, overwrite: bool = False) -> None:
-        """Insert (or overwrite the partitions of) ``data`` into ``table`` by column name;
-        columns ``data`` lacks are null, every value is cast to the table's type."""
+    def _spark_insert(self, table: str, data: pa.Table) -> None:
+        """Insert ``data`` into ``table`` by column name: columns ``data`` lacks are
+        null, every value is cast to the table's type."""
         frame = self._conn.createDataFrame(data)
         frame.createOrReplaceTempView("_userops_bulk")
         given = set(data.column_names)
@@ -332,19 +332,10 @@ class Warehouse:
             f"as {f.dataType.simpleString()}) as `{f.name}`"
             for f in fields
         )
-        verb = "insert overwrite table" if overwrite else "insert into"
         try:
-            self._conn.sql(f"{verb} {table} select {exprs} from _userops_bulk")
+            self._conn.sql(f"insert into {table} select {exprs} from _userops_bulk")
         finally:
             self._conn.catalog.dropTempView("_userops_bulk")
-
-    def overwrite_partitions(self, table: str, data: pa.Table) -> int:
-        """Spark: replace the partitions of ``table`` that ``data`` holds rows of with
-        ``data`` (dynamic partition overwrite), the idempotent load of a slice."""
-        if self.kind != "spark":
-            raise ValueError("overwrite_partitions is for Spark warehouses")
-        self._spark_insert(table, data, overwrite=True)
-        return data.num_rows
 
 
 def ensure_postgres_database(target: WarehouseTarget) -> None:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from userops.config import DBT_PROJECT_DIR, WarehouseTarget
-from userops.warehouse import duckdb_lock
+from userops.warehouse import duckdb_lock, spark_session
 from userops.windows import BusinessDay
 
 __all__ = [
@@ -235,6 +235,10 @@ def run_dbt(
         if target.is_duckdb:
             assert target.duckdb_path is not None
             stack.enter_context(duckdb_lock(target.duckdb_path))
+        elif target.is_spark:
+            # dbt's session method takes the process's active session: make it this
+            # target's (and hold its folder's lock) before dbt starts one of its own
+            spark_session(target)
         stack.enter_context(_INVOCATION_LOCK)
         stack.enter_context(_environ(env))
         try:
