@@ -446,6 +446,25 @@ def test_spark_follows_new_loads_like_duckdb(tmp_path, as_of):
     assert {"y-1", "y-2"} <= set(staged)
 
 
+@pytest.mark.spark
+def test_spark_lead_groups_fail_loudly_when_not_settled(built_spark, as_of):
+    """int_leads__resolved on Spark finds duplicate groups in a bounded number of
+    label rounds: a group that needs more fails the run, naming the var to raise,
+    instead of splitting the group silently. With 0 rounds any duplicate needs more."""
+    from userops.transform.dbt import run_dbt
+
+    args = ["run", "--select", "int_leads__resolved"]
+    paths = {"target_path": built_spark.artifacts / "hops", "log_path": built_spark.artifacts}
+    failed = run_dbt(args, built_spark.target, {**as_of.dbt_vars(), "lead_identity_max_hops": 0},
+                     raise_on_failure=False, **paths)  # fmt: skip
+    assert not failed.success
+    assert "lead_identity_max_hops" in str(failed.failed_nodes[0].message)
+    settled = run_dbt(args, built_spark.target, as_of.dbt_vars(), **paths)
+    assert settled.success
+    groups = _query(built_spark, "select * from intermediate.int_leads__resolved")
+    assert (groups["duplicate_group_size"] > 1).any()  # the fixture has duplicates
+
+
 def pa_table(rows: list[dict[str, Any]]):
     """Event rows (conftest ``_event``) as the loader lands them."""
     import pyarrow as pa

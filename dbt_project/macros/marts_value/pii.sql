@@ -1,6 +1,6 @@
 {#
     PII masking for BI (SPEC §3: phone and e-mail masked outside the outreach
-    lists). Plain substr/strpos/length, identical on DuckDB and PostgreSQL.
+    lists). Plain substr/position/length, identical on DuckDB, PostgreSQL and Spark.
 #}
 
 {#- `+8613812345678` -> `+86138****5678`: the last 8 digits lose their first 4.
@@ -19,8 +19,8 @@
 {% macro marts_value_mask_email(expr) -%}
     case
         when {{ expr }} is null then null
-        when strpos({{ expr }}, '@') > 1
-            then substr({{ expr }}, 1, 1) || '***' || substr({{ expr }}, strpos({{ expr }}, '@'))
+        when position('@' in {{ expr }}) > 1
+            then substr({{ expr }}, 1, 1) || '***' || substr({{ expr }}, position('@' in {{ expr }}))
         else '***'
     end
 {%- endmacro %}
