@@ -447,22 +447,50 @@ def test_spark_follows_new_loads_like_duckdb(tmp_path, as_of):
 
 
 @pytest.mark.spark
-def test_spark_lead_groups_fail_loudly_when_not_settled(built_spark, as_of):
-    """int_leads__resolved on Spark finds duplicate groups in a bounded number of
-    label rounds: a group that needs more fails the run, naming the var to raise,
-    instead of splitting the group silently. With 0 rounds any duplicate needs more."""
+def test_spark_lead_groups_match_duckdb_and_fail_loudly_when_not_settled(tmp_path, as_of):
+    """int_leads__resolved on Spark finds duplicate groups by bounded label rounds
+    (ADR 0011): with a chain L9 ~ L8 by e-mail and L8 ~ L1 by phone, it gives DuckDB's
+    groups; with too few rounds the run fails naming the var, instead of splitting
+    the group silently."""
+    from tests.dbt.conftest import crm_arrow, crm_row, load_raw
+    from userops.config import WarehouseTarget
     from userops.transform.dbt import run_dbt
 
-    args = ["run", "--select", "int_leads__resolved"]
-    paths = {"target_path": built_spark.artifacts / "hops", "log_path": built_spark.artifacts}
-    failed = run_dbt(args, built_spark.target, {**as_of.dbt_vars(), "lead_identity_max_hops": 0},
-                     raise_on_failure=False, **paths)  # fmt: skip
-    assert not failed.success
-    assert "lead_identity_max_hops" in str(failed.failed_nodes[0].message)
-    settled = run_dbt(args, built_spark.target, as_of.dbt_vars(), **paths)
-    assert settled.success
-    groups = _query(built_spark, "select * from intermediate.int_leads__resolved")
-    assert (groups["duplicate_group_size"] > 1).any()  # the fixture has duplicates
+    common = dict(contact_name="Lu", industry="制造", company_size="20", province="江苏",
+                  city="苏州", source_channel="sem", user_id=None, status="new",
+                  owner_rep_id="R1", created_at="2024-03-03 08:00:00",
+                  updated_at="2024-03-03 08:00:00", is_deleted="0")  # fmt: skip
+    chain = [
+        crm_row("leads", "b9", "2024-03-04 01:00:00", lead_id="L8", company_name="Eta",
+                phone="13800138001", email="lu@eta.cn", **common),  # L1's phone
+        crm_row("leads", "b9", "2024-03-04 01:00:00", lead_id="L9", company_name="Theta",
+                phone=None, email="lu@eta.cn", **common),  # L8's e-mail
+    ]  # fmt: skip
+    args = ["run", "--select", "+int_leads__resolved"]
+    groups = {}
+    for target in (
+        WarehouseTarget(kind="duckdb", duckdb_path=tmp_path / "warehouse.duckdb"),
+        WarehouseTarget(kind="spark", spark_dir=tmp_path / "spark"),
+    ):
+        load_raw(target)
+        with Warehouse(target) as wh:
+            wh.bulk_insert("raw.crm__leads", crm_arrow("leads", chain))
+        paths = {"target_path": tmp_path / target.kind, "log_path": tmp_path / "logs"}
+        if target.is_spark:
+            short = run_dbt(args, target, {**as_of.dbt_vars(), "lead_identity_max_hops": 1},
+                            raise_on_failure=False, **paths)  # fmt: skip
+            assert not short.success
+            assert "lead_identity_max_hops" in str(short.failed_nodes[0].message)
+        assert run_dbt(args, target, as_of.dbt_vars(), **paths).success
+        with Warehouse(target) as wh:
+            groups[target.kind] = _records(wh.fetch_df(
+                "select lead_id, duplicate_group_id, duplicate_group_size, surviving_lead_id "
+                "from intermediate.int_leads__resolved order by lead_id"
+            ))  # fmt: skip
+    assert groups["spark"] == groups["duckdb"]
+    by_lead = {r["lead_id"]: r for r in groups["spark"]}
+    assert {by_lead[x]["duplicate_group_id"] for x in ("L1", "L8", "L9")} == {"L1"}
+    assert by_lead["L9"]["duplicate_group_size"] == 3
 
 
 def pa_table(rows: list[dict[str, Any]]):

@@ -120,7 +120,7 @@ figures as (
         count(*) as user_count,
         {{ marts_value_median('active_days_30d') }} as median_active_days_30d,
         {{ marts_value_median('tenure_days') }} as median_tenure_days,
-        avg(case when is_paying then 1.0 else 0.0 end) as paying_share,
+        avg(cast(case when is_paying then 1 else 0 end as {{ double_type() }})) as paying_share,
         {{ marts_value_median('monetary_cny') }} as median_monetary_cny,
         {{ marts_value_median('expected_value_cny') }} as median_expected_value_cny,
         -- exact decimal sums: a float sum depends on the order rows arrive in, and the
