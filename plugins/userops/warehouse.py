@@ -89,7 +89,11 @@ def spark_session(target: WarehouseTarget) -> Any:
     builder = SparkSession.builder.appName("userops").enableHiveSupport()
     for key, value in target.spark_conf().items():
         builder = builder.config(key, value)
-    _SparkHolder.session = builder.getOrCreate()
+    try:
+        _SparkHolder.session = builder.getOrCreate()
+    except BaseException:
+        fh.close()  # releases the lock
+        raise
     _SparkHolder.folder, _SparkHolder.lock = folder, fh
     return _SparkHolder.session
 

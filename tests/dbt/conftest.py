@@ -290,7 +290,9 @@ def crm_arrow(table: str, rows: list[dict[str, Any]] | None = None) -> pa.Table:
     return pa.table(arrays)
 
 
-def _events_arrow() -> pa.Table:
+def events_arrow(rows: list[dict[str, Any]] | None = None) -> pa.Table:
+    """Event rows (``_event``; default: the hand-made ones) as the loader lands them."""
+    rows = EVENTS if rows is None else rows
     types = {
         "occurred_at": pa.timestamp("us"),
         "received_at": pa.timestamp("us"),
@@ -298,8 +300,8 @@ def _events_arrow() -> pa.Table:
         "_partition_date": pa.date32(),
         "_line_number": pa.int32(),
     }
-    cols = list(EVENTS[0])
-    return pa.table({c: pa.array([e[c] for e in EVENTS], types.get(c, pa.string())) for c in cols})
+    cols = list(rows[0])
+    return pa.table({c: pa.array([e[c] for e in rows], types.get(c, pa.string())) for c in cols})
 
 
 def load_raw(target: WarehouseTarget) -> None:
@@ -308,7 +310,7 @@ def load_raw(target: WarehouseTarget) -> None:
         ensure_schemas(wh)
         for table in CRM_TABLES:
             wh.bulk_insert(f"raw.crm__{table}", crm_arrow(table))
-        wh.bulk_insert("raw.events__events", _events_arrow())
+        wh.bulk_insert("raw.events__events", events_arrow())
 
 
 def read_table(target: WarehouseTarget, relation: str, order_by: str) -> pd.DataFrame:

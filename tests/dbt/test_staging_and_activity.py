@@ -394,7 +394,7 @@ def test_spark_follows_new_loads_like_duckdb(tmp_path, as_of):
     delete+insert does: after the first build, a copy of a stored event that wins from
     a new partition (the stored copy's partition is rewritten), a late event for an
     old day and a new user's event land; D+1 is built incrementally on both."""
-    from tests.dbt.conftest import LOADED_AT, _event, load_raw
+    from tests.dbt.conftest import LOADED_AT, _event, events_arrow, load_raw
     from userops.config import WarehouseTarget
     from userops.transform.dbt import build
     from userops.windows import BusinessDay
@@ -413,7 +413,7 @@ def test_spark_follows_new_loads_like_duckdb(tmp_path, as_of):
     ]  # fmt: skip
     for row in landed:
         row.update(_partition_date=dt.date(2024, 3, 11), _loaded_at=late, _batch_id="events-b2")
-    data = pa_table(landed)
+    data = events_arrow(landed)
     next_day = BusinessDay(as_of.day + dt.timedelta(days=1), as_of.tz)
     tables = {
         "staging.stg_events__events": "event_id",
@@ -491,18 +491,6 @@ def test_spark_lead_groups_match_duckdb_and_fail_loudly_when_not_settled(tmp_pat
     by_lead = {r["lead_id"]: r for r in groups["spark"]}
     assert {by_lead[x]["duplicate_group_id"] for x in ("L1", "L8", "L9")} == {"L1"}
     assert by_lead["L9"]["duplicate_group_size"] == 3
-
-
-def pa_table(rows: list[dict[str, Any]]):
-    """Event rows (conftest ``_event``) as the loader lands them."""
-    import pyarrow as pa
-
-    types = {
-        "occurred_at": pa.timestamp("us"), "received_at": pa.timestamp("us"),
-        "_loaded_at": pa.timestamp("us"), "_partition_date": pa.date32(),
-        "_line_number": pa.int32(),
-    }  # fmt: skip
-    return pa.table({c: pa.array([r[c] for r in rows], types.get(c, pa.string())) for c in rows[0]})
 
 
 def test_mart_columns_are_documented(built):

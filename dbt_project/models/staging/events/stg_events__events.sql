@@ -2,7 +2,7 @@
     config(
         materialized='incremental',
         unique_key='event_id',
-        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+        incremental_strategy=day_overwrite_strategy(),
         partition_by=day_partitions('_partition_date'),
         on_schema_change='fail',
         indexes=[
